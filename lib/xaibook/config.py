@@ -1,0 +1,134 @@
+"""Run configuration: scale, device, seeds and paths.
+
+This is the only module that reads environment variables:
+
+``XAIBOOK_SCALE``  ``smoke`` (tests, seconds), ``default`` (a 2-core CPU build of the book)
+                   or ``paper`` (the studies' sizes; meant for a GPU).
+``XAIBOOK_DEVICE`` force a torch device (``cpu``, ``cuda``, ``cuda:1``); default: CUDA when present.
+``XAIBOOK_DATA``   where the user keeps real datasets and original study data
+                   (ImageNet, Stanford Dogs, VOC, Visual Genome, the Nguyen et al. Gorilla exports).
+``XAIBOOK_CACHE``  where expensive artifacts are cached (default: the user's cache directory).
+``XAIBOOK_PROGRESS`` set to ``0`` to silence progress bars.
+"""
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .errors import DataFormatError, DataNotFoundError, ParameterError
+
+T = TypeVar("T")
+
+SCALES = ("smoke", "default", "paper")
+
+
+@dataclass(frozen=True)
+class Scale:
+    """The run scale. ``scale.pick(smoke=..., default=..., paper=...)`` chooses a size."""
+
+    name: str
+
+    def pick(self, smoke: T, default: T, paper: T) -> T:
+        return {"smoke": smoke, "default": default, "paper": paper}[self.name]
+
+    def __str__(self) -> str:  # pragma: no cover - trivial
+        return self.name
+
+
+def scale() -> Scale:
+    """The scale from ``XAIBOOK_SCALE`` (default ``default``)."""
+    name = os.environ.get("XAIBOOK_SCALE", "default").strip().lower() or "default"
+    if name not in SCALES:
+        raise ParameterError(
+            f"XAIBOOK_SCALE={name!r} is not a scale; use one of {', '.join(SCALES)} "
+            "(smoke for tests, default for a CPU build, paper for a GPU build)."
+        )
+    return Scale(name)
+
+
+def device() -> "Any":
+    """The torch device: ``XAIBOOK_DEVICE`` if set, else CUDA when available, else CPU."""
+    import torch
+
+    want = os.environ.get("XAIBOOK_DEVICE", "").strip()
+    if want:
+        dev = torch.device(want)
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise ParameterError(f"XAIBOOK_DEVICE={want!r} but CUDA is not available on this machine; unset it to use the CPU.")
+        return dev
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def seed_everything(seed: int = 0) -> None:
+    """Seed Python, NumPy and torch (CPU and CUDA) for a reproducible run."""
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+def progress_enabled() -> bool:
+    return os.environ.get("XAIBOOK_PROGRESS", "1").strip() not in ("0", "false", "no")
+
+
+def project_root() -> Path:
+    """The repository root (holds ``data/published`` and ``book/``)."""
+    return Path(__file__).resolve().parents[2]
+
+
+def published_dir() -> Path:
+    """The folder of published numbers shipped with the project."""
+    path = project_root() / "data" / "published"
+    if not path.is_dir():
+        raise DataNotFoundError(
+            f"{path} is missing: the published tables ship with the repository. "
+            "Install the project from a clone (pip install -e .), not from a bare wheel."
+        )
+    return path
+
+
+def data_root() -> Path:
+    """Where real datasets live: ``XAIBOOK_DATA`` or ``~/xaibook-data``."""
+    return Path(os.environ.get("XAIBOOK_DATA", Path.home() / "xaibook-data")).expanduser()
+
+
+def cache_root() -> Path:
+    """Where artifacts are cached: ``XAIBOOK_CACHE`` or the user's cache dir."""
+    env = os.environ.get("XAIBOOK_CACHE", "").strip()
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("xaibook"))
+
+
+def shared_root() -> Path | None:
+    """``../shared`` beside the repository (papers, notes, original data), if present.
+
+    Only tests read it; the book never needs it.
+    """
+    path = project_root().parent / "shared"
+    return path if path.is_dir() else None
+
+
+def require_dir(path: Path | str, what: str, how_to_get: str, expect: list[str] | None = None) -> Path:
+    """Return ``path`` if it is a folder holding every entry of ``expect``; else raise a clear error.
+
+    ``what`` names the dataset, ``how_to_get`` says where to obtain it, ``expect`` lists
+    relative paths that must exist inside (e.g. ``["val", "meta.bin"]``).
+    """
+    path = Path(path).expanduser()
+    if not path.is_dir():
+        raise DataNotFoundError(
+            f"{what}: folder {path} does not exist. {how_to_get} "
+            f"(Set XAIBOOK_DATA to the folder that holds your datasets; now {data_root()}.)"
+        )
+    missing = [e for e in (expect or []) if not (path / e).exists()]
+    if missing:
+        raise DataFormatError(f"{what}: {path} exists but lacks {', '.join(missing)}. {how_to_get}")
+    return path

@@ -1,0 +1,66 @@
+"""Argument checks shared by every explanation method (one calling convention).
+
+Every method is called as ``method(model, images, targets, **params)`` with ``images``
+a float ``[B, 3, H, W]`` batch in [0, 1] and ``targets`` a long ``[B]`` tensor of class
+indices, and returns maps ``[B, 1, H, W]`` at the input resolution.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..errors import ParameterError
+
+
+def check_batch(model: nn.Module, images: torch.Tensor, targets: torch.Tensor | None,
+                n_classes: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Validate ``images`` and ``targets``; return them on the model's device.
+
+    Raises :class:`ParameterError` naming the argument for a wrong type, shape or dtype,
+    NaN or infinite pixels, an empty batch, or targets out of ``[0, n_classes)``.
+    """
+    if not isinstance(model, nn.Module):
+        raise ParameterError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(images, torch.Tensor):
+        raise ParameterError(f"images must be a torch.Tensor [B,3,H,W], got {type(images).__name__}")
+    if images.dim() != 4:
+        raise ParameterError(f"images must have shape [B,C,H,W], got {tuple(images.shape)}")
+    if images.shape[0] == 0:
+        raise ParameterError("images is an empty batch (B=0)")
+    if not images.is_floating_point():
+        raise ParameterError(f"images must be a float tensor in [0,1], got dtype {images.dtype}")
+    if not torch.isfinite(images).all():
+        raise ParameterError("images contains NaN or infinite values")
+    device = _model_device(model)
+    images = images.to(device)
+    if targets is not None:
+        if not isinstance(targets, torch.Tensor):
+            targets = torch.as_tensor(targets)
+        if targets.dim() != 1 or targets.shape[0] != images.shape[0]:
+            raise ParameterError(f"targets must have shape [B]=[{images.shape[0]}], got {tuple(targets.shape)}")
+        if targets.dtype not in (torch.int64, torch.int32, torch.int16, torch.uint8):
+            raise ParameterError(f"targets must be integer class indices (long), got dtype {targets.dtype}")
+        targets = targets.long().to(device)
+        if (targets < 0).any() or (n_classes is not None and (targets >= n_classes).any()):
+            raise ParameterError(f"targets out of range [0, {n_classes}): {targets.tolist()}")
+    return images, targets
+
+
+def resolve_layer(model: nn.Module, layer: str | nn.Module) -> nn.Module:
+    """The submodule named ``layer`` (dotted path, e.g. ``"net.layer4"``); a clear error if absent."""
+    if isinstance(layer, nn.Module):
+        return layer
+    modules = dict(model.named_modules())
+    if layer not in modules:
+        names = [n for n in modules if n]
+        hint = ", ".join(names[-12:])
+        raise ParameterError(f"layer={layer!r} does not exist in {type(model).__name__}; some names: {hint}")
+    return modules[layer]
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    for p in model.parameters():
+        return p.device
+    for b in model.buffers():
+        return b.device
+    return torch.device("cpu")
