@@ -10,7 +10,7 @@ export XAIBOOK_SCALE="${XAIBOOK_SCALE:-default}"
 if [ "$XAIBOOK_SCALE" = "default" ]; then OUT="$ROOT"; else OUT="$ROOT/_build/scale-$XAIBOOK_SCALE"; fi
 echo "[build] scale=$XAIBOOK_SCALE, output under $OUT/_build/html"
 start=$(date +%s)
-"$PY" -m jupyter_book build "$ROOT" --path-output "$OUT" --keep-going -W -n
+"$(dirname "$PY")/jupyter-book" build "$ROOT" --path-output "$OUT" --keep-going -W -n
 # A failed cell leaves an execution report: treat it as a failed build.
 if ls "$OUT/_build/html/reports/"*.err.log >/dev/null 2>&1 || ls "$OUT/_build/html/reports/"*.log >/dev/null 2>&1; then
     echo "[build] a chapter failed to execute; reports:" >&2
