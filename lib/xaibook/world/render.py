@@ -1,0 +1,535 @@
+"""A batched renderer of rounded boxes with complete ground truth (issue 3; Sixt et al. 2022, Sec. 3).
+
+Every scene of the procedural world is a set of *blocks*: boxes with rounded corners whose
+roundness runs from a sharp cube (``radius = 0``) to a sphere-like blob (``radius = min(half)``),
+the shape family of Two4Two's ``spherical`` factor. :func:`render` draws a whole batch of
+scenes in one call with plain torch tensor operations (CPU or CUDA):
+
+1. *Visibility.* Each block is projected to the screen; only the rays inside its projected
+   window are intersected with it, analytically (a slab test against the enclosing box, then
+   the corner sphere and the three edge cylinders of the octant where the ray enters). Depth
+   and block index are packed into one integer key and a scatter-min gives the nearest surface
+   of every ray (a z-buffer). Blocks are grouped by window size, so small blocks cost little.
+2. *Shading.* Only rays that hit something are shaded: a soft key light (wrapped Lambert term
+   from the direction of Two4Two's area light) plus ambient light, softened shadows of the
+   other blocks (each approximated by a sphere, penumbra from the light's angular size), and
+   on the background plane a soft contact shadow and the light's fall-off gradient.
+3. *Look.* Supersamples are averaged in linear light (anti-aliasing), then a Filmic-like tone
+   curve turns the linear colours into the pastel, washed-out look of the original renders.
+4. *Ground truth.* Part labels, instance ids and depth come from one extra ray per pixel
+   centre (the original masks are a single sample per pixel centre, nearest surface wins).
+
+Camera (Two4Two's convention, ``../shared/notes/two4two.md`` item 1): at ``(9, 0, 0)`` looking
+along ``-X``; image right is ``+Y``, image up is ``+Z``; a 50 mm lens on a 36 mm sensor.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields, replace
+from typing import Sequence
+
+import torch
+from torch import Tensor
+
+from .. import config
+from ..errors import ParameterError
+
+CAMERA_X = 9.0
+"""The camera sits at ``(CAMERA_X, 0, 0)`` and looks along ``-X``."""
+FOCAL_MM = 50.0
+SENSOR_MM = 36.0
+BACKGROUND_X = -2.0
+"""The background plane ``X = BACKGROUND_X`` behind the objects; it fills the view."""
+
+_KEY_SLOTS = 4096  # blocks per scene that the packed z-buffer key can tell apart
+_DEPTH_SCALE = float(2**22)  # depth quantisation of the key (about 2.4e-7 world units)
+_NO_HIT = torch.iinfo(torch.int64).max
+
+
+def focal_px(size: int) -> float:
+    """Focal length in pixels for a square image of ``size`` pixels (Blender's defaults)."""
+    return size * FOCAL_MM / SENSOR_MM
+
+
+@dataclass
+class Blocks:
+    """A batch of ``B`` scenes with up to ``K`` blocks each (padded; ``valid`` marks real blocks).
+
+    Attributes:
+        center: ``[B,K,3]`` block centres in world coordinates.
+        half: ``[B,K,3]`` half extents of the box (the rounded block fits inside this box).
+        radius: ``[B,K]`` corner rounding radius; 0 is a sharp box, ``min(half)`` a sphere-like blob.
+        rotation: ``[B,K,3,3]`` world-from-block rotation matrices.
+        color: ``[B,K,3]`` linear RGB albedo in [0, 1].
+        label: ``[B,K]`` long, the part label written to the label map (0 is background).
+        instance: ``[B,K]`` long, the object id written to the instance map (0 is background).
+        valid: ``[B,K]`` bool.
+    """
+
+    center: Tensor
+    half: Tensor
+    radius: Tensor
+    rotation: Tensor
+    color: Tensor
+    label: Tensor
+    instance: Tensor
+    valid: Tensor
+
+    @property
+    def batch(self) -> int:
+        return self.center.shape[0]
+
+    @property
+    def slots(self) -> int:
+        return self.center.shape[1]
+
+    def to(self, device: torch.device | str) -> "Blocks":
+        """The same blocks on ``device``."""
+        return Blocks(**{f.name: getattr(self, f.name).to(device) for f in fields(self)})
+
+    def __getitem__(self, index) -> "Blocks":
+        """Select scenes (an int, slice, index tensor or boolean mask over the batch)."""
+        if isinstance(index, int):
+            index = slice(index, index + 1)
+        return Blocks(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+    @staticmethod
+    def cat(items: Sequence["Blocks"]) -> "Blocks":
+        """Concatenate batches along the batch axis, padding ``K`` with invalid blocks."""
+        items = list(items)
+        if not items:
+            raise ParameterError("Blocks.cat needs at least one Blocks batch")
+        k = max(b.slots for b in items)
+        out = {}
+        for f in fields(Blocks):
+            parts = []
+            for b in items:
+                t = getattr(b, f.name)
+                pad = k - t.shape[1]
+                if pad:
+                    fill = torch.zeros((t.shape[0], pad) + tuple(t.shape[2:]), dtype=t.dtype, device=t.device)
+                    if f.name == "rotation":
+                        fill[:] = torch.eye(3, dtype=t.dtype, device=t.device)
+                    t = torch.cat([t, fill], 1)
+                parts.append(t)
+            out[f.name] = torch.cat(parts, 0)
+        return Blocks(**out)
+
+    @staticmethod
+    def empty(batch: int, slots: int, device: torch.device | str = "cpu") -> "Blocks":
+        """``batch`` scenes of ``slots`` invalid blocks (fill them in place)."""
+        z = lambda *s, dt=torch.float32: torch.zeros((batch, slots) + s, dtype=dt, device=device)  # noqa: E731
+        rot = torch.eye(3, device=device).expand(batch, slots, 3, 3).clone()
+        return Blocks(z(3), z(3), z(), rot, z(3), z(dt=torch.long), z(dt=torch.long), z(dt=torch.bool))
+
+    def check(self) -> None:
+        """Raise :class:`ParameterError` when shapes or values are inconsistent."""
+        b, k = self.center.shape[:2]
+        want = {"center": (b, k, 3), "half": (b, k, 3), "radius": (b, k), "rotation": (b, k, 3, 3),
+                "color": (b, k, 3), "label": (b, k), "instance": (b, k), "valid": (b, k)}
+        for name, shape in want.items():
+            got = tuple(getattr(self, name).shape)
+            if got != shape:
+                raise ParameterError(f"Blocks.{name} has shape {got}; expected {shape} (B={b} scenes, K={k} blocks)")
+        if k > _KEY_SLOTS:
+            raise ParameterError(f"Blocks has K={k} blocks per scene; the renderer supports at most {_KEY_SLOTS}")
+        if self.valid.dtype != torch.bool:
+            raise ParameterError(f"Blocks.valid must be a bool tensor, got {self.valid.dtype}")
+        v = self.valid
+        if v.any():
+            if (self.half[v] <= 0).any():
+                raise ParameterError("Blocks.half must be positive for valid blocks")
+            if (self.radius[v] < 0).any() or (self.radius[v] > self.half[v].amin(-1) + 1e-5).any():
+                raise ParameterError("Blocks.radius must lie in [0, min(half)] for valid blocks")
+
+
+@dataclass
+class Light:
+    """Lighting and look of a render.
+
+    Attributes:
+        position: the key light's centre (Two4Two's area light sits at ``(10, 10, 10)``).
+        key: radiance scale of the key light.
+        ambient: ambient (sky) light, added everywhere.
+        wrap: wrapped-Lambert softness in [0, 1]; large area lights light beyond the terminator.
+        angular_radius: the light's angular radius in radians, sets the shadow penumbra.
+        shadow: strength of the cast shadows in [0, 1].
+        exposure: a multiplier on the linear radiance before the tone curve.
+        filmic: apply the Filmic-like tone curve (else clamp linear colour and sRGB-encode).
+    """
+
+    position: tuple[float, float, float] = (10.0, 10.0, 10.0)
+    key: float = 1.0
+    ambient: float = 0.35
+    wrap: float = 0.35
+    angular_radius: float = 0.45
+    shadow: float = 0.8
+    exposure: float = 1.0
+    filmic: bool = True
+
+
+@dataclass
+class Rendered:
+    """The output of :func:`render`.
+
+    Attributes:
+        image: ``[B,3,H,W]`` float in [0, 1], shaded and anti-aliased (display-encoded).
+        labels: ``[B,H,W]`` long, part label of the nearest surface at each pixel centre.
+        instances: ``[B,H,W]`` long, object id at each pixel centre (0 background).
+        depth: ``[B,H,W]`` float, camera-axis distance of the nearest surface (inf for background).
+    """
+
+    image: Tensor
+    labels: Tensor
+    instances: Tensor
+    depth: Tensor
+
+
+# --------------------------------------------------------------------------------------------
+# geometry
+
+
+def _ray_grid(res: int, device: torch.device) -> tuple[Tensor, Tensor]:
+    """Image-plane coordinates ``u`` (right, +Y) and ``v`` (up, +Z) of pixel centres at ``res``.
+
+    A ray through pixel ``(col, row)`` has direction ``(-1, u[col], v[row])`` from the camera,
+    so its parameter ``t`` is the camera-axis depth.
+    """
+    f = focal_px(res)
+    idx = torch.arange(res, device=device, dtype=torch.float32) + 0.5 - res / 2
+    return idx / f, -idx / f
+
+
+def _intersect(o: Tensor, d: Tensor, inner: Tensor, r: Tensor) -> Tensor:
+    """Ray parameter ``t`` of the first hit of rays ``o + t d`` with rounded boxes (inf on a miss).
+
+    Everything is in the block frame, broadcast over leading axes: ``o``, ``d`` ``[...,3]``,
+    ``inner`` ``[...,3]`` the half extent of the flat part (``half - radius``), ``r`` ``[...]``.
+    """
+    outer = inner + r.unsqueeze(-1)
+    d = torch.where(d.abs() < 1e-12, torch.full_like(d, 1e-12), d)
+    inv = 1.0 / d
+    ta = (-outer - o) * inv
+    tb = (outer - o) * inv
+    t_near = torch.minimum(ta, tb).amax(-1)
+    t_far = torch.maximum(ta, tb).amin(-1)
+    in_box = (t_near <= t_far) & (t_near > 0)
+    p = o + t_near.unsqueeze(-1) * d
+    # Entry point on a flat face: outside the flat part on at most one axis.
+    beyond = (p.abs() - inner) > 1e-6
+    face = beyond.sum(-1) <= 1
+    # Otherwise the ray entered in a corner region: mirror into the positive octant of the entry
+    # point and test the corner sphere and the three edge cylinders that meet there.
+    s = torch.where(p >= 0, 1.0, -1.0)
+    oc = o * s - inner
+    ds = d * s
+    rr = (r * r)
+    dd = ds * ds
+    od = oc * ds
+    oo = oc * oc
+    big = torch.full_like(t_near, math.inf)
+    # corner sphere
+    a = dd.sum(-1)
+    b = od.sum(-1)
+    c = oo.sum(-1) - rr
+    h = b * b - a * c
+    t_round = torch.where(h >= 0, (-b - h.clamp_min(0).sqrt()) / a, big)
+    # edge cylinders along axis i (the other two axes j, k)
+    for i, (j, k) in enumerate(((1, 2), (0, 2), (0, 1))):
+        a = dd[..., j] + dd[..., k]
+        b = od[..., j] + od[..., k]
+        c = oo[..., j] + oo[..., k] - rr
+        h = b * b - a * c
+        te = (-b - h.clamp_min(0).sqrt()) / a.clamp_min(1e-20)
+        along = (o[..., i] + te * d[..., i]).abs() <= inner[..., i]
+        ok = (h >= 0) & along & (te > 0)
+        t_round = torch.where(ok & (te < t_round), te, t_round)
+    t_round = torch.where(t_round > 0, t_round, big)
+    t = torch.where(face, t_near, t_round)
+    return torch.where(in_box, t, big)
+
+
+def _normal(p: Tensor, inner: Tensor) -> Tensor:
+    """Outward unit normal of a rounded box (block frame) at surface point ``p``."""
+    n = torch.sign(p) * (p.abs() - inner).clamp_min(0)
+    return n / n.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+
+
+def _windows(blocks: Blocks, res: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Screen windows covering each valid block at ``res``: ``(b, k, x0y0 [N,2], extent [N])``.
+
+    The window is the screen bounding box of the block's 8 box corners (a convex hull's
+    projection is the hull of the projected corners), one pixel of margin on each side.
+    """
+    v = blocks.valid & ((blocks.center[..., 0] + blocks.half.norm(dim=-1)) < CAMERA_X - 1e-3)
+    bi, ki = v.nonzero(as_tuple=True)
+    c = blocks.center[bi, ki]
+    h = blocks.half[bi, ki]
+    R = blocks.rotation[bi, ki]
+    signs = torch.tensor([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)],
+                         dtype=c.dtype, device=c.device)
+    corners = c[:, None, :] + torch.einsum("nij,nmj->nmi", R, signs[None] * h[:, None, :])
+    depth = (CAMERA_X - corners[..., 0]).clamp_min(1e-3)
+    f = focal_px(res)
+    col = res / 2 + f * corners[..., 1] / depth - 0.5
+    row = res / 2 - f * corners[..., 2] / depth - 0.5
+    x0 = col.amin(1).floor() - 1
+    y0 = row.amin(1).floor() - 1
+    x1 = col.amax(1).ceil() + 1
+    y1 = row.amax(1).ceil() + 1
+    extent = torch.maximum(x1 - x0, y1 - y0) + 1
+    return bi, ki, torch.stack([x0, y0], -1).long(), extent.long()
+
+
+def _zbuffer(blocks: Blocks, res: int, max_rays: int) -> Tensor:
+    """Packed nearest-hit keys ``[B, res*res]`` (int64; ``depth * scale * slots + k``)."""
+    B = blocks.batch
+    device = blocks.center.device
+    keys = torch.full((B * res * res,), _NO_HIT, dtype=torch.int64, device=device)
+    bi, ki, xy0, extent = _windows(blocks, res)
+    if len(bi) == 0:
+        return keys.view(B, res * res)
+    # round window sizes up to a multiple of 8 pixels, at most the image size
+    size = ((extent + 7) // 8 * 8).clamp(max=res)
+    f = focal_px(res)
+    cam = torch.tensor([CAMERA_X, 0.0, 0.0], device=device)
+    for w in torch.unique(size).tolist():
+        sel = (size == w).nonzero(as_tuple=True)[0]
+        step = max(1, max_rays // (w * w))
+        ar = torch.arange(w, device=device)
+        for s0 in range(0, len(sel), step):
+            idx = sel[s0:s0 + step]
+            b, k = bi[idx], ki[idx]
+            x0, y0 = xy0[idx, 0], xy0[idx, 1]
+            R = blocks.rotation[b, k]  # world from block
+            Rt = R.transpose(1, 2)
+            half = blocks.half[b, k]
+            r = blocks.radius[b, k]
+            inner = half - r[:, None]
+            o = torch.einsum("nij,nj->ni", Rt, cam - blocks.center[b, k])  # [n,3]
+            cols = x0[:, None] + ar[None]  # [n,w]
+            rows = y0[:, None] + ar[None]
+            u = (cols.float() + 0.5 - res / 2) / f
+            vv = (res / 2 - rows.float() - 0.5) / f
+            # d_block = Rt @ (-1, u, v) = -Rt[:,:,0] + u Rt[:,:,1] + v Rt[:,:,2]
+            d = (-Rt[:, None, None, :, 0] + u[:, None, :, None] * Rt[:, None, None, :, 1]
+                 + vv[:, :, None, None] * Rt[:, None, None, :, 2])  # [n,w(rows),w(cols),3]
+            t = _intersect(o[:, None, None, :], d, inner[:, None, None, :], r[:, None, None])
+            inside = ((cols >= 0) & (cols < res))[:, None, :] & ((rows >= 0) & (rows < res))[:, :, None]
+            hit = torch.isfinite(t) & inside
+            key = (t.clamp(0, 1e6) * _DEPTH_SCALE).long() * _KEY_SLOTS + k[:, None, None]
+            key = torch.where(hit, key, torch.full_like(key, _NO_HIT))
+            flat = b[:, None, None] * (res * res) + rows.clamp(0, res - 1)[:, :, None] * res + cols.clamp(0, res - 1)[:, None, :]
+            keys.scatter_reduce_(0, flat.reshape(-1), key.reshape(-1), reduce="amin")
+    return keys.view(B, res * res)
+
+
+def _decode(keys: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """``(hit [B,P] bool, k [B,P] long, t [B,P] float)`` from packed z-buffer keys."""
+    hit = keys != _NO_HIT
+    k = torch.where(hit, keys % _KEY_SLOTS, torch.zeros_like(keys))
+    t = torch.where(hit, (keys // _KEY_SLOTS).double() / _DEPTH_SCALE, torch.full_like(keys, 0).double() + math.inf)
+    return hit, k, t.float()
+
+
+def _occlusion(points: Tensor, b: Tensor, blocks: Blocks, light: Light, exclude: Tensor | None) -> Tensor:
+    """Visible fraction of the key light at ``points [N,3]`` of scenes ``b [N]`` (soft shadows).
+
+    Each block is an occluding sphere of its mean half extent; a sphere of radius ``rho`` at
+    distance ``t`` along the light direction covers ``min(rho, p)^2 / p^2`` of the light's disc
+    (``p = t tan(angular_radius)``), faded out as the sphere moves off the shadow ray.
+    """
+    if len(points) == 0:
+        return points.new_ones(0)
+    lp = torch.tensor(light.position, device=points.device, dtype=points.dtype)
+    L = lp - points
+    L = L / L.norm(dim=-1, keepdim=True)
+    c = blocks.center[b]  # [N,K,3]
+    rho = blocks.half[b].mean(-1)  # [N,K]
+    w = c - points[:, None, :]
+    tc = (w * L[:, None, :]).sum(-1)
+    dist = (w.square().sum(-1) - tc.square()).clamp_min(0).sqrt()
+    pen = tc.clamp_min(1e-4) * math.tan(light.angular_radius)
+    cover = (torch.minimum(rho, pen) / pen).square()
+    lo = (pen - rho).abs()
+    hi = pen + rho
+    x = ((dist - lo) / (hi - lo).clamp_min(1e-6)).clamp(0, 1)
+    fade = 1 - x * x * (3 - 2 * x)
+    occ = cover * fade * (tc > 0) * blocks.valid[b]
+    if exclude is not None:
+        occ = occ.masked_fill(torch.arange(occ.shape[1], device=occ.device)[None, :] == exclude[:, None], 0)
+    vis = (1 - light.shadow * occ.clamp(0, 1)).prod(-1)
+    return vis
+
+
+def _key_light(points: Tensor, normals: Tensor, light: Light) -> Tensor:
+    """Wrapped-Lambert key irradiance with the light's inverse-square fall-off (1 at the origin)."""
+    lp = torch.tensor(light.position, device=points.device, dtype=points.dtype)
+    L = lp - points
+    dist2 = L.square().sum(-1)
+    L = L / dist2.sqrt().unsqueeze(-1)
+    cos = (normals * L).sum(-1)
+    wrapped = ((cos + light.wrap) / (1 + light.wrap)).clamp_min(0)
+    return light.key * wrapped * (lp.square().sum() / dist2)
+
+
+def filmic(x: Tensor) -> Tensor:
+    """A Filmic-like view transform: scene-linear radiance to display values in [0, 1].
+
+    A log encoding of ``x / 0.18`` over -10..+6.5 stops followed by a smooth S-shaped contrast
+    curve, in the spirit of Blender's Filmic "base contrast" look that the original renders
+    used (``../shared/notes/two4two.md`` item 11): mid grey 0.18 maps to about 0.5, diffuse
+    white 1 to about 0.8, so saturated albedos look pastel and washed out.
+    """
+    stops = torch.log2(x.clamp_min(1e-6) / 0.18)
+    e = ((stops + 10.0) / 16.5).clamp(0, 1)
+    # logistic contrast around the mid-grey code value 10/16.5, rescaled to span [0, 1]
+    k = 9.0
+    m = 10.0 / 16.5
+    s = torch.sigmoid(k * (e - m))
+    lo = 1 / (1 + math.exp(k * m))
+    hi = 1 / (1 + math.exp(-k * (1 - m)))
+    return ((s - lo) / (hi - lo)).clamp(0, 1)
+
+
+def _srgb(x: Tensor) -> Tensor:
+    x = x.clamp(0, 1)
+    return torch.where(x <= 0.0031308, 12.92 * x, 1.055 * x.clamp_min(1e-8) ** (1 / 2.4) - 0.055)
+
+
+# --------------------------------------------------------------------------------------------
+# render
+
+
+def render(blocks: Blocks, background: Tensor, size: int = 128, supersample: int = 2,
+           light: Light | None = None, shadows: bool = True, device: torch.device | None = None,
+           max_rays: int = 1 << 21) -> Rendered:
+    """Render a batch of block scenes.
+
+    Args:
+        blocks: the scenes (:class:`Blocks`, ``B`` scenes of up to ``K`` blocks).
+        background: ``[B,3]`` linear RGB albedo of the background plane, or ``[B,3,h,w]`` an
+            albedo image (resized to the render resolution).
+        size: output height and width in pixels (128 as in Two4Two).
+        supersample: ``s x s`` rays per pixel for the anti-aliased image (1 = aliased).
+        light: lighting and look (:class:`Light`; default key + ambient, Filmic-like curve).
+        shadows: cast soft shadows of blocks onto the background and onto other blocks.
+        device: where to compute; default :func:`xaibook.config.device`.
+        max_rays: rays per intersection chunk (bounds memory; about 200 bytes per ray).
+
+    Returns:
+        :class:`Rendered` with the image, part labels, instance ids and depth at ``size``.
+    """
+    if not isinstance(blocks, Blocks):
+        raise ParameterError(f"render() takes a Blocks batch, got {type(blocks).__name__}")
+    if not isinstance(size, int) or size < 8:
+        raise ParameterError(f"size must be an int >= 8, got {size!r}")
+    if not isinstance(supersample, int) or supersample < 1:
+        raise ParameterError(f"supersample must be an int >= 1, got {supersample!r}")
+    blocks.check()
+    light = light or Light()
+    device = torch.device(device) if device is not None else config.device()
+    blocks = blocks.to(device)
+    blocks = replace(blocks, center=blocks.center.float(), half=blocks.half.float(), radius=blocks.radius.float(),
+                     rotation=blocks.rotation.float(), color=blocks.color.float())
+    B = blocks.batch
+    background = torch.as_tensor(background, dtype=torch.float32, device=device)
+    if background.dim() == 2 and background.shape == (B, 3):
+        bg_albedo = background[:, :, None, None]
+    elif background.dim() == 4 and background.shape[:2] == (B, 3):
+        bg_albedo = background
+    else:
+        raise ParameterError(f"background must be [B,3] or [B,3,h,w] with B={B}; got {tuple(background.shape)}")
+
+    ss = supersample
+    res = size * ss
+    # 1. visibility at the supersampled resolution (and at pixel centres for the ground truth)
+    keys = _zbuffer(blocks, res, max_rays)
+    if ss % 2 == 1:
+        c = ss // 2
+        centre_keys = keys.view(B, size, ss, size, ss)[:, :, c, :, c].reshape(B, size * size)
+    else:
+        centre_keys = _zbuffer(blocks, size, max_rays)
+    hit, k, t = _decode(keys)
+
+    # 2. shading, in linear light
+    u, v = _ray_grid(res, device)
+    radiance = torch.empty(B, res * res, 3, device=device)
+    # background plane X = BACKGROUND_X: irradiance and contact shadow on a coarse grid (smooth)
+    low = max(8, min(64, res // 4))
+    ul, vl = _ray_grid(low, device)
+    tb = CAMERA_X - BACKGROUND_X
+    pts = torch.stack(torch.broadcast_tensors(torch.full((low, low), BACKGROUND_X, device=device),
+                                              tb * ul[None, :].expand(low, low), tb * vl[:, None].expand(low, low)), -1)
+    pts = pts.reshape(1, -1, 3).expand(B, -1, -1).reshape(-1, 3)
+    nrm = torch.tensor([1.0, 0.0, 0.0], device=device).expand_as(pts)
+    e_bg = _key_light(pts, nrm, light)
+    if shadows:
+        bidx = torch.arange(B, device=device).repeat_interleave(low * low)
+        e_bg = e_bg * _occlusion(pts, bidx, blocks, light, None)
+    e_bg = (e_bg + light.ambient).view(B, 1, low, low)
+    e_bg = torch.nn.functional.interpolate(e_bg, size=(res, res), mode="bilinear", align_corners=False)
+    if bg_albedo.shape[-1] != res or bg_albedo.shape[-2] != res:
+        bg_full = torch.nn.functional.interpolate(bg_albedo.expand(B, 3, -1, -1) if bg_albedo.shape[-1] == 1 else bg_albedo,
+                                                  size=(res, res), mode="bilinear", align_corners=False) \
+            if bg_albedo.shape[-1] != 1 else bg_albedo.expand(B, 3, res, res)
+    else:
+        bg_full = bg_albedo
+    radiance = (bg_full * e_bg).permute(0, 2, 3, 1).reshape(B, res * res, 3).contiguous()
+    # objects: only the rays that hit a block
+    bh, ph = hit.nonzero(as_tuple=True)
+    if len(bh):
+        kh = k[bh, ph]
+        th = t[bh, ph]
+        row = ph // res
+        col = ph % res
+        dirs = torch.stack([-torch.ones_like(th), u[col], v[row]], -1)
+        p = torch.tensor([CAMERA_X, 0.0, 0.0], device=device) + th[:, None] * dirs
+        R = blocks.rotation[bh, kh]
+        inner = blocks.half[bh, kh] - blocks.radius[bh, kh][:, None]
+        q = torch.einsum("nji,nj->ni", R, p - blocks.center[bh, kh])
+        n = torch.einsum("nij,nj->ni", R, _normal(q, inner))
+        e = _key_light(p, n, light)
+        if shadows:
+            e = e * _occlusion(p, bh, blocks, light, kh)
+        # a touch of sky occlusion on faces turned away from the camera
+        sky = 0.75 + 0.25 * n[:, 0].clamp(-1, 1)
+        col_lin = blocks.color[bh, kh] * (e + light.ambient * sky)[:, None]
+        radiance[bh, ph] = col_lin
+    radiance = radiance.view(B, res, res, 3).permute(0, 3, 1, 2)
+    if ss > 1:
+        radiance = torch.nn.functional.avg_pool2d(radiance, ss)
+    radiance = radiance * light.exposure
+    image = filmic(radiance) if light.filmic else _srgb(radiance)
+
+    # 3. ground truth at pixel centres
+    chit, ck, ct = _decode(centre_keys)
+    bidx = torch.arange(B, device=device)[:, None].expand_as(ck)
+    labels = torch.where(chit, blocks.label[bidx, ck], torch.zeros_like(ck)).view(B, size, size)
+    instances = torch.where(chit, blocks.instance[bidx, ck], torch.zeros_like(ck)).view(B, size, size)
+    return Rendered(image=image.contiguous(), labels=labels, instances=instances, depth=ct.view(B, size, size))
+
+
+def boxes_from_instances(instances: Tensor, n_objects: int) -> Tensor:
+    """Pixel bounding boxes ``[B, n_objects, 4]`` (``x0, y0, x1, y1``) of instance ids ``1..n``.
+
+    ``x1, y1`` are exclusive (one past the last pixel), so the box contains every pixel of the
+    mask; objects absent from an image get ``nan``.
+    """
+    if instances.dim() != 3:
+        raise ParameterError(f"instances must be [B,H,W], got {tuple(instances.shape)}")
+    B, H, W = instances.shape
+    ids = torch.arange(1, n_objects + 1, device=instances.device)
+    m = instances[:, None, :, :] == ids[None, :, None, None]  # [B,n,H,W]
+    rows = m.any(-1)
+    cols = m.any(-2)
+    ar_h = torch.arange(H, device=instances.device, dtype=torch.float32)
+    ar_w = torch.arange(W, device=instances.device, dtype=torch.float32)
+    inf = math.inf
+    y0 = torch.where(rows, ar_h, inf).amin(-1)
+    y1 = torch.where(rows, ar_h, -inf).amax(-1) + 1
+    x0 = torch.where(cols, ar_w, inf).amin(-1)
+    x1 = torch.where(cols, ar_w, -inf).amax(-1) + 1
+    box = torch.stack([x0, y0, x1, y1], -1)
+    present = rows.any(-1)
+    return torch.where(present[..., None], box, torch.full_like(box, math.nan))
