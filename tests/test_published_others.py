@@ -263,3 +263,170 @@ def test_im_design_in_summary(shared_dir):
     assert re.search(r"\btwo tasks\b", text, flags=re.IGNORECASE)
     # the summary reports no accuracy as a number: nothing to transcribe
     assert not re.search(r"\d+(\.\d+)?\s*%", text)
+
+
+# --------------------------------------------------------------------------- study modules (stage 1)
+
+
+
+def _footer(chart) -> str:
+    d = chart.to_dict()
+    title = d.get("title", {})
+    return " ".join(title.get("subtitle", [])) if isinstance(title, dict) else ""
+
+
+def test_shen_overall_is_weighted_mean_of_categories():
+    from xaibook.studies import shen2020
+
+    chk = shen2020.overall_check().set_index(["experiment", "condition"])
+    # hand-computed from Tables 1-2: sum(acc * n) / sum(n)
+    assert chk.loc[(1, "Int"), "weighted_mean_of_categories"] == pytest.approx(72.95 / 100)
+    assert chk.loc[(1, "No-Int"), "weighted_mean_of_categories"] == pytest.approx(81.27 / 100)
+    assert chk.loc[(2, "Int"), "weighted_mean_of_categories"] == pytest.approx(125.2 / 200)
+    assert chk.loc[(2, "No-Int"), "weighted_mean_of_categories"] == pytest.approx(146.4 / 200)
+    assert chk["rounds_to_reported"].all()
+
+
+def test_shen_granularity():
+    from xaibook.studies import shen2020
+
+    g = shen2020.granularity_check().set_index(["experiment", "condition", "category"])
+    assert g["consistent"].all()
+    # Table 2, C5, Int: 6 images x 5 answers; 0.67 ~ 20/30
+    assert g.loc[(2, "Int", "C5"), "answers"] == 30 and g.loc[(2, "Int", "C5"), "correct_answers"] == 20
+    assert shen2020.binomial_reference_sd(0.5, 9) == pytest.approx(1 / 6)
+    with pytest.raises(Exception):
+        shen2020.binomial_reference_sd(1.2, 9)
+
+
+def test_shen_sd_bounds_reproduce_the_printed_significance():
+    """At the implied SD, an independent t-test (scipy) gives exactly the printed bound."""
+    from scipy import stats as sps
+
+    from xaibook.studies import shen2020
+
+    b = shen2020.sd_bounds().set_index(["experiment", "category"])
+    tab = shen2020.paired_table().set_index(["experiment", "category"])
+    for (exp, cat), r in b.iterrows():
+        t = tab.loc[(exp, cat)]
+        bound = t["p_bound"] if not pd.isna(t["p_bound"]) else 0.05
+        s = r["sd_bound"]
+        if exp == 1:
+            p = sps.ttest_ind_from_stats(t["acc_no_int"], s, t["n_no_int"], t["acc_int"], s, t["n_int"]).pvalue
+        else:
+            tt = (t["acc_no_int"] - t["acc_int"]) / (s / math.sqrt(t["n_int"]))
+            p = 2 * sps.t.sf(abs(tt), t["n_int"] - 1)
+        assert p == pytest.approx(bound, rel=1e-6), (exp, cat)
+    # starred cells bound the SD from above, unstarred from below
+    assert (b.loc[b["significance"] != "", "relation"] == "<=").all()
+    assert (b.loc[b["significance"] == "", "relation"] == ">=").all()
+    # hand check, Table 1 Overall: SD <= 0.08 / (t_crit(198) * sqrt(2/100))
+    hand = 0.08 / (sps.t.isf(0.025, 198) * math.sqrt(2 / 100))
+    assert b.loc[(1, "Overall"), "sd_bound"] == pytest.approx(hand, rel=1e-6)
+
+
+def test_shen_sample_sizes_match_statsmodels():
+    from statsmodels.stats.power import TTestIndPower, TTestPower
+
+    from xaibook.studies import shen2020
+
+    t = shen2020.replication_sample_sizes(sds=(0.2, 0.3))
+    for _, r in t.iterrows():
+        if r["experiment"] == 1:
+            ref = TTestIndPower().solve_power(effect_size=r["cohen_d"], power=0.8, alpha=0.05)
+        else:
+            ref = TTestPower().solve_power(effect_size=r["cohen_d"], power=0.8, alpha=0.05)
+        assert r["images_needed"] == math.ceil(ref - 1e-6)
+
+
+def test_alqaraawi_recomputed_effect_matches_printed_anova():
+    from scipy import stats as sps
+
+    from xaibook.studies import alqaraawi2020
+
+    r = alqaraawi2020.recompute_saliency_effect().set_index("outcome")
+    acc = r.loc["forecast_accuracy"]
+    ref = sps.ttest_ind_from_stats(60.7, 11.0, 32, 55.1, 10.8, 32)
+    assert acc["t_pooled"] == pytest.approx(ref.statistic, rel=1e-9)
+    assert acc["F_oneway"] == pytest.approx(ref.statistic ** 2, rel=1e-9)
+    # the printed F(1,60) = 4.191 and eta2 = 0.063 are met within the pooling of the scores factor
+    assert acc["F_oneway"] == pytest.approx(4.191, rel=0.02)
+    assert acc["eta2_oneway"] == pytest.approx(0.063, abs=0.002)
+    assert acc["cohen_d"] == pytest.approx(5.6 / math.sqrt((11.0 ** 2 + 10.8 ** 2) / 2), rel=1e-6)
+    ratio = r.loc["saliency_feature_ratio"]
+    assert ratio["eta2_oneway"] == pytest.approx(0.295, abs=0.01)
+    assert ratio["F_oneway"] == pytest.approx(23.427, rel=0.15)
+
+
+def test_alqaraawi_implied_counts_and_derived_group():
+    from xaibook.errors import DataFormatError
+    from xaibook.studies import alqaraawi2020
+
+    c = alqaraawi2020.implied_counts().set_index(["outcome_type", "saliency_maps"])["correct"]
+    # hand: 305/384 = 79.43 %, 120/256 = 46.88 %, 94/256 = 36.72 %, 56/128 = 43.75 %, 63/128 = 49.22 %,
+    # 272/448 = 60.71 %, 247/448 = 55.13 %
+    assert dict(c) == {("TP", "all"): 305, ("FP", "all"): 120, ("FN", "all"): 94, ("FN", "shown"): 56,
+                       ("FP", "shown"): 63, ("all", "omitted"): 247, ("all", "shown"): 272}
+    t = alqaraawi2020.outcome_table().set_index(["outcome_type", "saliency_maps"])
+    assert t.loc[("FN", "omitted"), "correct"] == 94 - 56
+    assert t.loc[("FN", "omitted"), "percent"] == pytest.approx(100 * 38 / 128)
+    assert t.loc[("TP", "shown"), "correct"] == 272 - 56 - 63
+    assert (t.loc[(slice(None), "omitted"), "origin"] == "derived").all()
+    assert alqaraawi2020.implied_count(50.0, 4) == 2
+    with pytest.raises(DataFormatError):
+        alqaraawi2020.implied_count(33.4, 3)  # 1/3 = 33.3 %, 2/3 = 66.7 %: nothing fits
+
+
+def test_alqaraawi_published_numbers_agree_with_each_other():
+    from xaibook.studies import alqaraawi2020
+
+    chk = alqaraawi2020.consistency_checks()
+    assert chk["agrees"].all(), chk
+    assert len(chk) == 4
+
+
+def test_alqaraawi_sample_sizes_match_statsmodels():
+    from statsmodels.stats.power import FTestAnovaPower
+
+    from xaibook.studies import alqaraawi2020
+
+    t = alqaraawi2020.replication_sample_sizes().set_index(["outcome", "term"])
+    r = t.loc[("forecast_accuracy", "saliency_maps")]
+    assert r["cohen_f"] == pytest.approx(math.sqrt(0.063 / 0.937))
+    ref = FTestAnovaPower().solve_power(effect_size=r["cohen_f"], k_groups=2, power=0.8, alpha=0.05)
+    assert abs(r["participants_needed"] - ref) <= 2
+    assert FTestAnovaPower().power(effect_size=r["cohen_f"], nobs=64, alpha=0.05, k_groups=2) == pytest.approx(
+        r["power_at_used_n"], abs=1e-3)
+
+
+def test_im_power_analysis():
+    from statsmodels.stats.power import TTestIndPower
+
+    from xaibook.studies import im2023
+
+    c = im2023.comparisons().set_index("comparison")
+    assert c.loc["one explanation condition vs none", "n"] == pytest.approx(48 / 7)
+    assert im2023.anova_f(0.5, 2) == pytest.approx(0.25)  # two groups: f = d / 2
+    p = im2023.power_table().set_index("comparison")
+    # ~6.9 per group -> 6 per group (floor), medium effect
+    ref = TTestIndPower().power(effect_size=0.5, nobs1=6, alpha=0.05)
+    assert p.loc["one explanation condition vs none", "power, medium (d=0.5)"] == pytest.approx(ref, abs=1e-4)
+    mde = im2023.minimum_detectable_effect("ttest_ind", 6)
+    assert TTestIndPower().power(effect_size=mde, nobs1=6, alpha=0.05) == pytest.approx(0.8, abs=1e-4)
+    curve = im2023.power_by_effect()
+    assert curve.groupby("comparison")["power"].apply(lambda s: s.is_monotonic_increasing).all()
+
+
+@pytest.mark.parametrize("module,functions", [
+    ("shen2020", ["accuracy_chart", "sd_bounds_chart", "sample_size_chart"]),
+    ("alqaraawi2020", ["means_chart", "anova_chart", "outcome_chart", "power_chart"]),
+    ("im2023", ["design_chart", "power_chart", "size_chart"]),
+])
+def test_charts_carry_provenance(module, functions):
+    import importlib
+
+    mod = importlib.import_module(f"xaibook.studies.{module}")
+    for fn in functions:
+        footer = _footer(getattr(mod, fn)())
+        assert footer.startswith("Data: ") and "scale: n/a" in footer, (fn, footer)
+        assert module in footer, (fn, footer)

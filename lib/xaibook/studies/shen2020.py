@@ -1,0 +1,274 @@
+"""Shen & Huang 2020 (HCOMP): do saliency maps help people guess a classifier's wrong label?
+
+Stage 1 of the study module: the published results (Tables 1-2, "Experimental Results")
+as charts, and what their summaries allow to recompute. The paper prints accuracies,
+image counts and significance stars, but no standard deviations and no t statistics, so
+the t-tests cannot be recomputed; :func:`sd_bounds` asks instead which spread of per-image
+accuracies the printed stars imply, and :func:`replication_sample_sizes` what a
+replication needs under stated assumptions.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import altair as alt
+import numpy as np
+import pandas as pd
+from scipy.optimize import brentq
+
+from ..data import published
+from ..errors import ParameterError
+from ..viz import charts
+
+CATEGORIES = {
+    "C1": "local character",
+    "C2": "multiple objects",
+    "C3": "similar appearance",
+    "C4": "correlation learning",
+    "C5": "wrong gold label",
+    "Overall": "overall",
+}
+CONDITIONS = ("Int", "No-Int")
+SOURCE = "published: shen2020 Table 1, Table 2"
+COMPUTED = "computed from published shen2020 Table 1, Table 2"
+
+
+def published_accuracy() -> pd.DataFrame:
+    """Tables 1-2: guessing accuracy per experiment, condition and error category (C1-C5)."""
+    df = published.load("shen2020_accuracy")
+    df["category_name"] = df["category"].map(CATEGORIES)
+    return df
+
+
+def published_comparisons() -> pd.DataFrame:
+    """Tables 1-2: the t-test of each category (paired or not) and its printed significance."""
+    return published.load("shen2020_comparisons")
+
+
+def published_design() -> pd.DataFrame:
+    """Method and Experimental Results: images, workers, submissions, MTurk settings."""
+    return published.load("shen2020_design")
+
+
+def workers_per_image(experiment: int) -> int:
+    """Answers each image received per condition (9 in experiment 1, 5 in experiment 2)."""
+    d = published_design().set_index(["experiment", "quantity"])["value"]
+    key = {1: "workers_per_image", 2: "workers_per_image_per_condition"}.get(experiment)
+    if key is None:
+        raise ParameterError(f"experiment must be 1 or 2, not {experiment!r}")
+    return int(d[(str(experiment), key)])
+
+
+def paired_table() -> pd.DataFrame:
+    """One row per experiment and category: both accuracies, image counts and the printed test."""
+    acc = published_accuracy()
+    wide = acc.pivot_table(index=["experiment", "category"], columns="condition",
+                           values=["accuracy", "n_images"]).reset_index()
+    wide.columns = ["experiment", "category", "acc_int", "acc_no_int", "n_int", "n_no_int"]
+    wide[["n_int", "n_no_int"]] = wide[["n_int", "n_no_int"]].astype(int)
+    comp = published_comparisons()[["experiment", "category", "test", "significance", "p_bound"]]
+    out = wide.merge(comp, on=["experiment", "category"])
+    out["significance"] = out["significance"].fillna("")
+    out["difference"] = out["acc_int"] - out["acc_no_int"]
+    out["category_name"] = out["category"].map(CATEGORIES)
+    return out
+
+
+def accuracy_chart() -> alt.TopLevelMixin:
+    """Figure: Tables 1-2 as grouped bars, one panel per experiment, stars as printed."""
+    acc = published_accuracy()
+    comp = published_comparisons()[["experiment", "category", "significance"]]
+    acc = acc.merge(comp, on=["experiment", "category"], how="left")
+    acc["label"] = np.where(acc["condition"] == "No-Int", acc["significance"].fillna(""), "")
+    acc["panel"] = "Experiment " + acc["experiment"].astype(str)
+    base = alt.Chart(acc).encode(
+        x=alt.X("category:N", title=None, sort=list(CATEGORIES), axis=alt.Axis(labelAngle=0)),
+        xOffset=alt.XOffset("condition:N", sort=list(CONDITIONS)),
+        y=alt.Y("accuracy:Q", title="share of correct guesses", scale=alt.Scale(domain=[0, 1])),
+    )
+    bars = base.mark_bar().encode(
+        color=alt.Color("condition:N", sort=list(CONDITIONS), title="condition",
+                        scale=alt.Scale(range=["#d95f02", "#7570b3"])),
+        tooltip=["experiment", "category", "category_name", "condition", "accuracy", "n_images"],
+    )
+    stars = base.mark_text(dy=-6, fontSize=13).encode(text="label:N")
+    chart = alt.layer(bars, stars).properties(width=260, height=220).facet(
+        column=alt.Column("panel:N", title=None)
+    ).properties(title="Guessing the wrong label with (Int) and without (No-Int) saliency maps")
+    return charts.provenance(chart, data=SOURCE, scale="n/a")
+
+
+def overall_check() -> pd.DataFrame:
+    """The printed 'Overall' column against the image-weighted mean of the C1-C5 columns."""
+    acc = published_accuracy()
+    rows = []
+    for (exp, cond), g in acc.groupby(["experiment", "condition"]):
+        cats = g[g["category"] != "Overall"]
+        overall = g[g["category"] == "Overall"].iloc[0]
+        weighted = float((cats["accuracy"] * cats["n_images"]).sum() / cats["n_images"].sum())
+        rows.append({"experiment": exp, "condition": cond, "reported_overall": overall["accuracy"],
+                     "weighted_mean_of_categories": round(weighted, 4),
+                     "rounds_to_reported": round(weighted, 2) == overall["accuracy"]})
+    return pd.DataFrame(rows)
+
+
+def granularity_check() -> pd.DataFrame:
+    """Whether each printed accuracy can arise from whole answers (a GRIM-style test).
+
+    An accuracy over ``n`` images with ``m`` answers each is ``k / (n m)``; the printed
+    two-decimal value must be within 0.005 of such a fraction.
+    """
+    acc = published_accuracy()
+    rows = []
+    for _, r in acc.iterrows():
+        answers = int(r["n_images"]) * workers_per_image(int(r["experiment"]))
+        k = int(round(r["accuracy"] * answers))
+        nearest = k / answers
+        rows.append({"experiment": r["experiment"], "condition": r["condition"], "category": r["category"],
+                     "accuracy": r["accuracy"], "answers": answers, "correct_answers": k,
+                     "nearest_fraction": round(nearest, 4),
+                     "consistent": abs(nearest - r["accuracy"]) <= 0.005 + 1e-12})
+    return pd.DataFrame(rows)
+
+
+def binomial_reference_sd(p: float | Sequence[float], answers_per_image: int) -> float:
+    """SD of per-image accuracies if every image had the same accuracy ``p`` (answers independent).
+
+    For a list of accuracies (one per condition) the variances are averaged (pooled SD).
+    Variation of difficulty between images only adds to this, so for the unpaired test it
+    is the smallest SD the data can have.
+    """
+    ps = np.atleast_1d(np.asarray(p, dtype=float))
+    if np.any((ps < 0) | (ps > 1)) or answers_per_image < 1:
+        raise ParameterError("accuracies must lie in [0, 1] and answers_per_image must be >= 1")
+    return float(math.sqrt(np.mean(ps * (1 - ps)) / answers_per_image))
+
+
+def _pvalue(row: pd.Series, sd: float) -> float:
+    from .. import stats
+
+    if row["experiment"] == 1:
+        res = stats.ttest_from_summary(row["acc_no_int"], sd, int(row["n_no_int"]),
+                                       row["acc_int"], sd, int(row["n_int"]), equal_var=True)
+    else:
+        res = stats.ttest_paired_from_summary(row["acc_no_int"] - row["acc_int"], sd, int(row["n_int"]))
+    return float(res.pvalue)
+
+
+def sd_bounds(alpha: float = 0.05) -> pd.DataFrame:
+    """The spread of per-image accuracies that each printed test result implies.
+
+    For experiment 1 (unpaired t-test, equal variances) the unknown is the pooled SD of
+    per-image accuracies; for experiment 2 (paired t-test over images) the SD of per-image
+    differences. A starred cell (``p < bound``) implies ``SD <= sd_bound``; an unstarred cell
+    (``p >= alpha``) implies ``SD >= sd_bound``. ``t_at_bound`` is the t statistic at that SD:
+    the paper's own t must lie beyond it (starred) or inside it (unstarred).
+    ``sd_reference`` is :func:`binomial_reference_sd` (pooled for experiment 1; for
+    experiment 2 the SD of a difference of two independent 5-answer means).
+    """
+    from .. import stats
+
+    tab = paired_table()
+    rows = []
+    for _, r in tab.iterrows():
+        bound = float(r["p_bound"]) if not pd.isna(r["p_bound"]) else alpha
+        relation = "<=" if not pd.isna(r["p_bound"]) else ">="
+        diff = r["acc_no_int"] - r["acc_int"]
+        m = workers_per_image(int(r["experiment"]))
+        if r["experiment"] == 1:
+            ref = binomial_reference_sd([r["acc_int"], r["acc_no_int"]], m)
+        else:
+            ref = math.sqrt(2) * binomial_reference_sd([r["acc_int"], r["acc_no_int"]], m)
+        if diff == 0:
+            sd_bound, t_bound = 0.0, 0.0
+        else:
+            lo, hi = 1e-6, 10.0
+            if (_pvalue(r, lo) - bound) * (_pvalue(r, hi) - bound) > 0:
+                sd_bound = float("nan")
+            else:
+                sd_bound = brentq(lambda s: _pvalue(r, s) - bound, lo, hi, xtol=1e-10)
+            if r["experiment"] == 1:
+                t_bound = stats.ttest_from_summary(r["acc_no_int"], sd_bound, int(r["n_no_int"]), r["acc_int"],
+                                                   sd_bound, int(r["n_int"])).statistic
+            else:
+                t_bound = stats.ttest_paired_from_summary(diff, sd_bound, int(r["n_int"])).statistic
+        if relation == "<=":
+            verdict = "plausible" if ref <= sd_bound else "needs less spread than answer noise alone"
+        else:
+            verdict = "plausible"
+        rows.append({"experiment": r["experiment"], "category": r["category"], "test": r["test"],
+                     "difference": round(r["acc_int"] - r["acc_no_int"], 4), "significance": r["significance"],
+                     "relation": relation, "sd_bound": sd_bound, "t_at_bound": abs(float(t_bound)),
+                     "sd_reference": ref, "verdict": verdict})
+    return pd.DataFrame(rows)
+
+
+def sd_bounds_chart(bounds: pd.DataFrame | None = None) -> alt.TopLevelMixin:
+    """Figure: the SD each printed star (or its absence) implies, beside the answer-noise reference."""
+    b = sd_bounds() if bounds is None else bounds.copy()
+    b["panel"] = "Experiment " + b["experiment"].astype(str) + " (" + b["test"] + ")"
+    b["kind"] = np.where(b["relation"] == "<=", "SD at most (starred)", "SD at least (no star)")
+    base = alt.Chart(b).encode(y=alt.Y("category:N", sort=list(CATEGORIES), title=None))
+    bound = base.mark_point(filled=True, size=90).encode(
+        x=alt.X("sd_bound:Q", title="SD of per-image accuracies (Exp. 2: of differences)",
+                scale=alt.Scale(domain=[0, 0.8])),
+        shape=alt.Shape("kind:N", title="implied by the printed test",
+                        scale=alt.Scale(domain=["SD at most (starred)", "SD at least (no star)"],
+                                        range=["triangle-left", "triangle-right"])),
+        color=alt.value("#1b9e77"),
+        tooltip=["experiment", "category", "difference", "significance", "relation",
+                 alt.Tooltip("sd_bound:Q", format=".3f"), alt.Tooltip("sd_reference:Q", format=".3f")],
+    )
+    ref = base.mark_tick(thickness=2, size=18, color="#666").encode(x="sd_reference:Q")
+    chart = alt.layer(bound, ref).properties(width=300, height=170).facet(
+        column=alt.Column("panel:N", title=None)
+    ).properties(title="Which spread of per-image accuracies do the printed stars allow? "
+                       "(grey tick: answer noise alone)")
+    return charts.provenance(chart, data=COMPUTED, scale="n/a")
+
+
+def replication_sample_sizes(sds: Sequence[float] = (0.15, 0.2, 0.25, 0.3), power: float = 0.8,
+                             alpha: float = 0.05) -> pd.DataFrame:
+    """Images a replication needs to detect the overall differences, for a range of assumed SDs.
+
+    Experiment 1 design (unpaired, images per condition) and experiment 2 design (paired,
+    images seen in both conditions), effect = the published overall difference / assumed SD.
+    The SD is an assumption because the paper does not report it.
+    """
+    from .. import stats
+
+    tab = paired_table()
+    rows = []
+    for _, r in tab[tab["category"] == "Overall"].iterrows():
+        diff = abs(r["acc_no_int"] - r["acc_int"])
+        for sd in sds:
+            if sd <= 0:
+                raise ParameterError(f"assumed SDs must be positive, got {sd}")
+            d = diff / sd
+            if r["experiment"] == 1:
+                n = stats.sample_size_ttest_ind(d, power=power, alpha=alpha)
+                design = "unpaired: images per condition"
+            else:
+                n = stats.sample_size_ttest_paired(d, power=power, alpha=alpha)
+                design = "paired: images in both conditions"
+            rows.append({"experiment": r["experiment"], "difference": round(diff, 4), "assumed_sd": sd,
+                         "cohen_d": d, "design": design, "images_needed": int(n),
+                         "images_used": int(r["n_int"])})
+    return pd.DataFrame(rows)
+
+
+def sample_size_chart(table: pd.DataFrame | None = None) -> alt.TopLevelMixin:
+    """Figure: images needed for 80 % power against the assumed SD, with the images used."""
+    t = replication_sample_sizes(sds=np.round(np.arange(0.10, 0.401, 0.025), 3)) if table is None else table
+    t = t.copy()
+    t["panel"] = "Experiment " + t["experiment"].astype(str) + " (" + t["design"] + ")"
+    need = alt.Chart().mark_line(point=True).encode(
+        x=alt.X("assumed_sd:Q", title="assumed SD (Exp. 2: of per-image differences); not reported"),
+        y=alt.Y("images_needed:Q", title="images per condition for 80% power"),
+        tooltip=["experiment", "assumed_sd", alt.Tooltip("cohen_d:Q", format=".2f"), "images_needed"])
+    used = alt.Chart().mark_rule(strokeDash=[4, 3], color="#d95f02").encode(y="max(images_used):Q")
+    chart = alt.layer(need, used, data=t).properties(width=260, height=200).facet(
+        column=alt.Column("panel:N", title=None)
+    ).properties(title="Images a replication needs to detect the overall difference (dashed: images used)")
+    return charts.provenance(chart, data=COMPUTED, scale="n/a")
