@@ -456,3 +456,95 @@ def test_sixt_tests_and_participants_text(sixt_text):
     t2 = published.load("sixt2022_table2").drop_duplicates(["study", "condition"]).set_index(["study", "condition"])["n"]
     assert (f"{n2} valid participant responses ({int(t2[(2, 'INN')])} INN, {int(t2[(2, 'Baseline')])} BASE, "
             f"{int(t2[(2, 'Concepts')])} CON)") in window
+
+
+# --------------------------------------------------------------------------- the Sixt study module
+
+
+def test_sixt_implied_counts():
+    from xaibook.studies import sixt2022
+
+    c1 = sixt2022.counts(1)
+    assert c1.loc["Baseline"].to_dict() == {"Legs": 37, "Color": 21, "Shape": 32, "Background": 37, "Posture": 31,
+                                            "n": 43}
+    c2 = sixt2022.counts(2)
+    assert list(c2.index) == ["Baseline", "INN", "Concepts"]
+    assert c2.loc["INN", "Legs"] == 62 and c2.loc["Baseline", "Background"] == 68 and c2.loc["Concepts", "n"] == 59
+    overall = sixt2022.study2_overall().set_index("condition")
+    assert (overall["accuracy_from_counts"] - overall["accuracy_printed"]).abs().max() < 0.05
+    acc = sixt2022.published_accuracy()
+    row = acc[(acc.study == 2) & (acc.condition == "INN") & (acc.attribute == "Legs")].iloc[0]
+    assert row["ci_high"] == pytest.approx(100.0) and row["ci_low"] == pytest.approx(100 * 0.025 ** (1 / 62))
+
+
+def test_sixt_paired_tables_and_mcnemar_range():
+    from xaibook.studies import sixt2022
+
+    t = sixt2022.paired_tables(37, 21, 43)
+    assert list(t["c"]) == list(range(7)) and (t["b"] - t["c"] == 16).all()
+    assert ((t[["a", "b", "c", "d"]].sum(axis=1)) == 43).all()
+    assert (t["a"] + t["b"] == 37).all() and (t["a"] + t["c"] == 21).all()
+    summary = sixt2022.study1_mcnemar_summary().set_index("comparison")
+    # hand-computed exact two-sided binomial p-values: (16, 0) -> 2 / 2^16; (22, 6) -> 2 P[X <= 6 | 28]
+    from math import comb
+    assert summary.loc["Legs vs Color", "p_min"] == pytest.approx(2 / 2 ** 16)
+    assert summary.loc["Legs vs Color", "p_max"] == pytest.approx(2 * sum(comb(28, k) for k in range(7)) / 2 ** 28)
+    assert summary.loc["Legs vs Color", "pairings_matching_paper"] == "(b=16, c=0)"
+    assert summary.loc["Legs vs Shape", "p_min"] == pytest.approx(2 / 2 ** 5)
+    assert summary.loc["Legs vs Shape", "p_max"] == pytest.approx(2 * sum(comb(17, k) for k in range(7)) / 2 ** 17)
+    assert summary.loc["Legs vs Shape", "pairings_matching_paper"] == "none"
+
+
+def _fisher_by_hand(k1, n1, k2, n2):
+    """Two-sided Fisher exact p from the hypergeometric probabilities (sum of tables no likelier than observed)."""
+    from math import comb
+    total_k, n = k1 + k2, n1 + n2
+
+    def prob(x):
+        return comb(n1, x) * comb(n2, total_k - x) / comb(n, total_k)
+
+    observed = prob(k1)
+    support = range(max(0, total_k - n2), min(n1, total_k) + 1)
+    return sum(prob(x) for x in support if prob(x) <= observed * (1 + 1e-7))
+
+
+def test_sixt_attribute_comparisons_against_hand_and_statsmodels():
+    from statsmodels.stats.multitest import multipletests
+
+    from xaibook.studies import sixt2022
+
+    out = sixt2022.attribute_comparisons()
+    assert len(out) == 10
+    for _, r in out.iterrows():
+        expected = _fisher_by_hand(r.correct_condition, r.n_condition, r.correct_reference, r.n_reference)
+        assert r.p_fisher == pytest.approx(expected, rel=1e-6)
+    assert np.allclose(out["p_holm"], multipletests(out["p_fisher"], method="holm")[1])
+    inn = out[out.comparison == "INN vs Baseline"].set_index("attribute")
+    assert list(inn.loc[["Legs", "Color", "Background", "Shape", "Posture"], "paper_p"]) == ["< 0.001", "0.033", "0.033",
+                                                                                              "1", "1"]
+    # the reanalysis agrees with the paper on which INN-vs-baseline differences survive the correction
+    assert set(inn.index[inn.p_holm < 0.05]) == {"Legs", "Color", "Background"}
+
+
+def test_sixt_replication_sample_sizes_against_statsmodels():
+    from statsmodels.stats.power import NormalIndPower, TTestIndPower
+
+    from xaibook.studies import sixt2022
+
+    sizes = sixt2022.replication_sample_sizes().set_index("attribute")
+    for attr in ("Legs", "Color", "Background", "Shape"):
+        h = sizes.loc[attr, "effect"]
+        n = NormalIndPower().solve_power(effect_size=abs(h), power=0.8, alpha=0.05, ratio=1.0)
+        assert sizes.loc[attr, "n_per_group"] == int(np.ceil(n - 1e-9)), attr
+    d = sixt2022.r_to_d(0.091)
+    assert sizes.loc["Overall", "effect"] == pytest.approx(d)
+    assert sizes.loc["Overall", "n_per_group"] == int(np.ceil(TTestIndPower().solve_power(d, power=0.8, alpha=0.05)))
+
+
+def test_sixt_charts_carry_provenance():
+    from xaibook.studies import sixt2022
+
+    for make in (sixt2022.published_accuracy_chart, sixt2022.importance_chart, sixt2022.replication_power_chart):
+        spec = make().to_dict()
+        subtitle = " ".join(spec["title"]["subtitle"])
+        assert "Sixt et al. 2022" in subtitle and "scale: n/a" in subtitle
