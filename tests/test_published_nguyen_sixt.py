@@ -548,3 +548,26 @@ def test_sixt_charts_carry_provenance():
         spec = make().to_dict()
         subtitle = " ".join(spec["title"]["subtitle"])
         assert "Sixt et al. 2022" in subtitle and "scale: n/a" in subtitle
+
+
+def test_sixt_pvalue_floor_for_the_legs():
+    from xaibook.studies import sixt2022
+
+    floor = sixt2022.pvalue_floor("Legs").set_index("test")
+    assert floor.loc["Fisher exact, two-sided", "p_raw"] == pytest.approx(_fisher_by_hand(62, 62, 61, 71), rel=1e-6)
+    assert (floor["min_holm_factor"] == 6).all()
+    # no standard two-proportion test reaches the paper's P < 0.001 after Holm (Sec. 5.3)
+    assert (floor["p_holm_at_least"] > 0.001).all()
+    assert floor["p_raw"].min() > 0.001
+
+
+def test_sixt_study1_shape_pvalue_matches_no_pairing():
+    from xaibook.studies import sixt2022
+
+    t = sixt2022.study1_mcnemar_range("Legs", "Shape")
+    nearest = t.iloc[(t["pvalue"] - 0.3036).abs().argmin()]
+    assert (nearest["b"], nearest["c"]) == (10, 5)
+    assert nearest["pvalue"] == pytest.approx(0.3018, abs=5e-5)
+    assert (t["pvalue"] - 0.3036).abs().min() > 1e-3
+    sizes = sixt2022.replication_sample_sizes().set_index("attribute")
+    assert (sizes.loc[["Legs", "Color", "Background"], "n_per_group"] <= sizes["n_study"].iloc[0]).all()

@@ -274,6 +274,37 @@ def attribute_comparisons(conditions: Sequence[str] = ("INN", "Concepts"), refer
     return out
 
 
+def pvalue_floor(attribute: str = "Legs", condition: str = "INN", reference: str = "Baseline",
+                            family_size: int = 8, smaller_in_family: int = 2) -> pd.DataFrame:
+    """How small can one attribute's p-value get with standard tests of two independent proportions?
+
+    Sec. 5.3 does not name its per-attribute test. This runs Fisher's exact test (two- and one-sided),
+    Boschloo's exact test and Pearson's chi-square (with and without Yates' correction) on the implied
+    counts (scipy), and gives the smallest Holm-adjusted value each allows: Holm multiplies the k-th
+    smallest of m p-values by at least m - k + 1, and the paper's family of eight held two
+    pre-registered p-values below 0.001 (``smaller_in_family``), so the factor is at least 8 - 2 = 6.
+    """
+    c2 = counts(2)
+    if attribute not in ATTRIBUTES:
+        raise ParameterError(f"attribute must be one of {ATTRIBUTES}; got {attribute!r}")
+    k1, n1 = int(c2.loc[condition, attribute]), int(c2.loc[condition, "n"])
+    k2, n2 = int(c2.loc[reference, attribute]), int(c2.loc[reference, "n"])
+    table = [[k1, n1 - k1], [k2, n2 - k2]]
+    side = "greater" if k1 / n1 > k2 / n2 else "less"
+    rows = [("Fisher exact, two-sided", sps.fisher_exact(table).pvalue),
+            (f"Fisher exact, one-sided ({side})", sps.fisher_exact(table, alternative=side).pvalue),
+            ("Boschloo exact, two-sided", sps.boschloo_exact(table).pvalue),
+            ("chi-square, no correction", sps.chi2_contingency(table, correction=False)[1]),
+            ("chi-square, Yates", sps.chi2_contingency(table, correction=True)[1])]
+    out = pd.DataFrame(rows, columns=["test", "p_raw"])
+    factor = family_size - smaller_in_family
+    out["min_holm_factor"] = factor
+    out["p_holm_at_least"] = np.minimum(1.0, factor * out["p_raw"])
+    out.insert(0, "attribute", attribute)
+    out.insert(1, "counts", f"{condition} {k1}/{n1} vs {reference} {k2}/{n2}")
+    return out
+
+
 def study2_overall() -> pd.DataFrame:
     """Study 2 overall accuracy per condition: the printed value, and the mean of the implied counts."""
     acc = published_accuracy()
