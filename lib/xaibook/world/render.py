@@ -44,7 +44,8 @@ BACKGROUND_X = -10.4
 """Default background plane ``X = BACKGROUND_X``: Two4Two puts a 20 x 20 plane 10 units behind
 the animal's back (about ``-10.4``); it fills the view."""
 
-_KEY_SLOTS = 4096  # blocks per scene that the packed z-buffer key can tell apart
+_SLOT_BITS = 12
+_KEY_SLOTS = 1 << _SLOT_BITS  # blocks per scene that the packed z-buffer key can tell apart
 _DEPTH_SCALE = float(2**22)  # depth quantisation of the key (about 2.4e-7 world units)
 _NO_HIT = torch.iinfo(torch.int64).max
 
@@ -213,53 +214,62 @@ def _ray_grid(res: int, device: torch.device) -> tuple[Tensor, Tensor]:
     return idx / f, -idx / f
 
 
+def _slab(o: Tensor, d: Tensor, outer: Tensor) -> tuple[Tensor, Tensor]:
+    """Entry parameter ``t`` of rays into boxes of half extent ``outer`` and whether they enter
+    (block frame; broadcast over leading axes; ``o``, ``d``, ``outer`` ``[...,3]``)."""
+    inv = 1.0 / d
+    mid = -o * inv
+    span = inv.abs() * outer
+    t_near = (mid - span).amax(-1)
+    t_far = (mid + span).amin(-1)
+    return t_near, (t_near <= t_far) & (t_near > 0)
+
+
+def _round_entry(o: Tensor, d: Tensor, t_near: Tensor, inner: Tensor, r: Tensor) -> Tensor:
+    """First hit ``t`` (inf on a miss) of rays that enter the enclosing box of a rounded box at
+    ``t_near`` (all ``[M,...]``; ``inner = half - r`` is the flat part's half extent).
+
+    If the entry point lies on a flat face it is the hit. Otherwise the ray entered in a corner
+    region: mirror into the octant of the entry point and intersect the corner sphere and the
+    three edge cylinders that meet there (quadratics in ``t``); the nearest valid root wins.
+    """
+    p = o + t_near.unsqueeze(-1) * d
+    face = ((p.abs() - inner) > 1e-6).sum(-1) <= 1
+    s = torch.where(p >= 0, 1.0, -1.0)
+    oc = o * s - inner
+    ds = d * s
+    dd = ds * ds
+    od = oc * ds
+    oo = oc * oc
+    rr = r * r
+    inf = torch.full_like(t_near, math.inf)
+    a = dd.sum(-1)
+    b = od.sum(-1)
+    h = b * b - a * (oo.sum(-1) - rr)
+    best = torch.where(h >= 0, (-b - h.clamp_min(0).sqrt()) / a, inf)
+    for i, j, k in ((0, 1, 2), (1, 0, 2), (2, 0, 1)):  # cylinder along axis i
+        a = dd[..., j] + dd[..., k]
+        b = od[..., j] + od[..., k]
+        h = b * b - a * (oo[..., j] + oo[..., k] - rr)
+        te = (-b - h.clamp_min(0).sqrt()) / a.clamp_min(1e-20)
+        ok = (h >= 0) & ((o[..., i] + te * d[..., i]).abs() <= inner[..., i]) & (te < best)
+        best = torch.where(ok, te, best)
+    best = torch.where(best > 0, best, inf)
+    return torch.where(face, t_near, best)
+
+
 def _intersect(o: Tensor, d: Tensor, inner: Tensor, r: Tensor) -> Tensor:
     """Ray parameter ``t`` of the first hit of rays ``o + t d`` with rounded boxes (inf on a miss).
 
     Everything is in the block frame, broadcast over leading axes: ``o``, ``d`` ``[...,3]``,
     ``inner`` ``[...,3]`` the half extent of the flat part (``half - radius``), ``r`` ``[...]``.
     """
-    outer = inner + r.unsqueeze(-1)
-    d = torch.where(d.abs() < 1e-12, torch.full_like(d, 1e-12), d)
-    inv = 1.0 / d
-    ta = (-outer - o) * inv
-    tb = (outer - o) * inv
-    t_near = torch.minimum(ta, tb).amax(-1)
-    t_far = torch.maximum(ta, tb).amin(-1)
-    in_box = (t_near <= t_far) & (t_near > 0)
-    p = o + t_near.unsqueeze(-1) * d
-    # Entry point on a flat face: outside the flat part on at most one axis.
-    beyond = (p.abs() - inner) > 1e-6
-    face = beyond.sum(-1) <= 1
-    # Otherwise the ray entered in a corner region: mirror into the positive octant of the entry
-    # point and test the corner sphere and the three edge cylinders that meet there.
-    s = torch.where(p >= 0, 1.0, -1.0)
-    oc = o * s - inner
-    ds = d * s
-    rr = (r * r)
-    dd = ds * ds
-    od = oc * ds
-    oo = oc * oc
-    big = torch.full_like(t_near, math.inf)
-    # corner sphere
-    a = dd.sum(-1)
-    b = od.sum(-1)
-    c = oo.sum(-1) - rr
-    h = b * b - a * c
-    t_round = torch.where(h >= 0, (-b - h.clamp_min(0).sqrt()) / a, big)
-    # edge cylinders along axis i (the other two axes j, k)
-    for i, (j, k) in enumerate(((1, 2), (0, 2), (0, 1))):
-        a = dd[..., j] + dd[..., k]
-        b = od[..., j] + od[..., k]
-        c = oo[..., j] + oo[..., k] - rr
-        h = b * b - a * c
-        te = (-b - h.clamp_min(0).sqrt()) / a.clamp_min(1e-20)
-        along = (o[..., i] + te * d[..., i]).abs() <= inner[..., i]
-        ok = (h >= 0) & along & (te > 0)
-        t_round = torch.where(ok & (te < t_round), te, t_round)
-    t_round = torch.where(t_round > 0, t_round, big)
-    t = torch.where(face, t_near, t_round)
-    return torch.where(in_box, t, big)
+    o, d, inner = torch.broadcast_tensors(o, d, inner)
+    r = r.expand(o.shape[:-1])
+    t_near, enter = _slab(o, d, inner + r.unsqueeze(-1))
+    t = torch.full_like(t_near, math.inf)
+    t[enter] = _round_entry(o[enter], d[enter], t_near[enter], inner[enter], r[enter])
+    return t
 
 
 def _normal(p: Tensor, inner: Tensor) -> Tensor:
@@ -295,15 +305,15 @@ def _windows(blocks: Blocks, res: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
 
 
 def _zbuffer(blocks: Blocks, res: int, max_rays: int) -> Tensor:
-    """Packed nearest-hit keys ``[B, res*res]`` (int64; ``depth * scale * slots + k``)."""
+    """Packed nearest-hit keys ``[B, res*res]`` (int64: quantised depth, then the block index
+    in the low bits; ``_NO_HIT`` where no block is hit)."""
     B = blocks.batch
     device = blocks.center.device
     keys = torch.full((B * res * res,), _NO_HIT, dtype=torch.int64, device=device)
     bi, ki, xy0, extent = _windows(blocks, res)
     if len(bi) == 0:
         return keys.view(B, res * res)
-    # round window sizes up to a multiple of 8 pixels, at most the image size
-    size = ((extent + 7) // 8 * 8).clamp(max=res)
+    size = ((extent + 7) // 8 * 8).clamp(max=res)  # window sides rounded up to 8 pixels
     f = focal_px(res)
     cam = torch.tensor([CAMERA_X, 0.0, 0.0], device=device)
     for w in torch.unique(size).tolist():
@@ -313,64 +323,96 @@ def _zbuffer(blocks: Blocks, res: int, max_rays: int) -> Tensor:
         for s0 in range(0, len(sel), step):
             idx = sel[s0:s0 + step]
             b, k = bi[idx], ki[idx]
-            x0, y0 = xy0[idx, 0], xy0[idx, 1]
-            R = blocks.rotation[b, k]  # world from block
-            Rt = R.transpose(1, 2)
-            half = blocks.half[b, k]
+            Rt = blocks.rotation[b, k].transpose(1, 2)  # block from world
             r = blocks.radius[b, k]
-            inner = half - r[:, None]
+            inner = blocks.half[b, k] - r[:, None]
             o = torch.einsum("nij,nj->ni", Rt, cam - blocks.center[b, k])  # [n,3]
-            cols = x0[:, None] + ar[None]  # [n,w]
-            rows = y0[:, None] + ar[None]
+            cols = xy0[idx, 0, None] + ar  # [n,w]
+            rows = xy0[idx, 1, None] + ar
             u = (cols.float() + 0.5 - res / 2) / f
-            vv = (res / 2 - rows.float() - 0.5) / f
-            # d_block = Rt @ (-1, u, v) = -Rt[:,:,0] + u Rt[:,:,1] + v Rt[:,:,2]
-            d = (-Rt[:, None, None, :, 0] + u[:, None, :, None] * Rt[:, None, None, :, 1]
-                 + vv[:, :, None, None] * Rt[:, None, None, :, 2])  # [n,w(rows),w(cols),3]
-            t = _intersect(o[:, None, None, :], d, inner[:, None, None, :], r[:, None, None])
+            v = (res / 2 - rows.float() - 0.5) / f
+            # the block-frame direction of the ray through (u, v) is Rt @ (-1, u, v)
+            d = (u[:, None, :, None] * Rt[:, None, None, :, 1] + v[:, :, None, None] * Rt[:, None, None, :, 2]
+                 - Rt[:, None, None, :, 0])  # [n,rows,cols,3]
+            outer = (inner + r[:, None])[:, None, None, :]
+            t_near, enter = _slab(o[:, None, None, :], d, outer)
             inside = ((cols >= 0) & (cols < res))[:, None, :] & ((rows >= 0) & (rows < res))[:, :, None]
-            hit = torch.isfinite(t) & inside
-            key = (t.clamp(0, 1e6) * _DEPTH_SCALE).long() * _KEY_SLOTS + k[:, None, None]
-            key = torch.where(hit, key, torch.full_like(key, _NO_HIT))
-            flat = b[:, None, None] * (res * res) + rows.clamp(0, res - 1)[:, :, None] * res + cols.clamp(0, res - 1)[:, None, :]
-            keys.scatter_reduce_(0, flat.reshape(-1), key.reshape(-1), reduce="amin")
+            n_i, row_i, col_i = (enter & inside).nonzero(as_tuple=True)
+            if len(n_i) == 0:
+                continue
+            t = _round_entry(o[n_i], d[n_i, row_i, col_i], t_near[n_i, row_i, col_i], inner[n_i], r[n_i])
+            hit = torch.isfinite(t)
+            n_i, t = n_i[hit], t[hit]
+            key = ((t * _DEPTH_SCALE).long() << _SLOT_BITS) | k[n_i]
+            flat = b[n_i] * (res * res) + rows[n_i, row_i[hit]] * res + cols[n_i, col_i[hit]]
+            keys.scatter_reduce_(0, flat, key, reduce="amin")
     return keys.view(B, res * res)
 
 
 def _decode(keys: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """``(hit [B,P] bool, k [B,P] long, t [B,P] float)`` from packed z-buffer keys."""
-    hit = keys != _NO_HIT
-    k = torch.where(hit, keys % _KEY_SLOTS, torch.zeros_like(keys))
-    t = torch.where(hit, (keys // _KEY_SLOTS).double() / _DEPTH_SCALE, torch.full_like(keys, 0).double() + math.inf)
-    return hit, k, t.float()
+    """``(k, t)`` (block index, depth) of packed z-buffer keys that are hits."""
+    return keys & (_KEY_SLOTS - 1), (keys >> _SLOT_BITS).float() / _DEPTH_SCALE
 
 
-def _occlusion(points: Tensor, b: Tensor, blocks: Blocks, light: Light, exclude: Tensor | None) -> Tensor:
-    """Visible fraction of the key light at ``points [N,3]`` of scenes ``b [N]`` (soft shadows).
+def _tan_radius(light: Light) -> float:
+    """Tangent of the light's angular radius seen from the origin (sets the penumbra)."""
+    return 0.5 * sum(light.size) / 2 / math.sqrt(sum(x * x for x in light.position))
 
-    Each block is an occluding sphere of its mean half extent; a sphere of radius ``rho`` at
-    distance ``t`` along the direction to the light covers ``min(rho, p)^2 / p^2`` of the
-    light's disc (``p = t tan(angular radius)``), faded out as it moves off the shadow ray.
-    """
+
+def _cover(w: Tensor, L: Tensor, rho: Tensor, tan_r: float) -> Tensor:
+    """Fraction of the light covered by spheres at offsets ``w [...,3]`` (radius ``rho``) seen
+    along light directions ``L``: a sphere at distance ``t`` covers ``min(rho, p)^2 / p^2`` of a
+    light disc of radius ``p = t tan_r``, faded out as it moves off the shadow ray."""
+    tc = (w * L).sum(-1)
+    dist = (w.square().sum(-1) - tc.square()).clamp_min(0).sqrt()
+    pen = tc.clamp_min(1e-4) * tan_r
+    lo = (pen - rho).abs()
+    x = ((dist - lo) / (pen + rho - lo).clamp_min(1e-6)).clamp(0, 1)
+    return (torch.minimum(rho, pen) / pen).square() * (1 - x * x * (3 - 2 * x)) * (tc > 0)
+
+
+def _occlusion(points: Tensor, b: Tensor, blocks: Blocks, light: Light) -> Tensor:
+    """Visible fraction of the key light at ``points [N,3]`` of scenes ``b [N]``, every block an
+    occluding sphere of its mean half extent (soft shadows on the background)."""
     if len(points) == 0:
         return points.new_ones(0)
     lp = torch.tensor(light.position, device=points.device, dtype=points.dtype)
-    tan_r = 0.5 * sum(light.size) / 2 / math.sqrt(sum(x * x for x in light.position))
     L = lp - points
+    L = (L / L.norm(dim=-1, keepdim=True))[:, None, :]
+    occ = _cover(blocks.center[b] - points[:, None, :], L, blocks.half[b].mean(-1), _tan_radius(light))
+    occ = occ * blocks.valid[b]
+    return (1 - light.shadow * occ.clamp(0, 1)).prod(-1)
+
+
+def _block_shadows(points: Tensor, b: Tensor, k: Tensor, blocks: Blocks, light: Light) -> Tensor:
+    """Like :func:`_occlusion` for points on block ``k``, testing only the blocks that can shade
+    block ``k`` at all (a conservative test on bounding spheres) and never block ``k`` itself."""
+    tan_r = _tan_radius(light)
+    c = blocks.center
+    bound = blocks.half.norm(dim=-1)  # [B,K]
+    rho = blocks.half.mean(-1)
+    lp = torch.tensor(light.position, device=c.device, dtype=c.dtype)
+    L = lp - c
     L = L / L.norm(dim=-1, keepdim=True)
-    c = blocks.center[b]  # [N,K,3]
-    rho = blocks.half[b].mean(-1)  # [N,K]
-    w = c - points[:, None, :]
-    tc = (w * L[:, None, :]).sum(-1)
+    w = c[:, None, :, :] - c[:, :, None, :]  # [B, receiver, occluder, 3]
+    tc = (w * L[:, :, None, :]).sum(-1)
     dist = (w.square().sum(-1) - tc.square()).clamp_min(0).sqrt()
-    pen = tc.clamp_min(1e-4) * tan_r
-    cover = (torch.minimum(rho, pen) / pen).square()
-    lo = (pen - rho).abs()
-    hi = pen + rho
-    x = ((dist - lo) / (hi - lo).clamp_min(1e-6)).clamp(0, 1)
-    occ = cover * (1 - x * x * (3 - 2 * x)) * (tc > 0) * blocks.valid[b]
-    if exclude is not None:
-        occ = occ.masked_fill(torch.arange(occ.shape[1], device=occ.device)[None, :] == exclude[:, None], 0)
+    reach = bound[:, :, None]
+    K = c.shape[1]
+    cand = ((tc + reach + rho[:, None, :] > 0)
+            & (dist - reach < (tc + reach).clamp_min(0) * tan_r + rho[:, None, :] + 0.1 * (1 + reach))
+            & blocks.valid[:, None, :] & blocks.valid[:, :, None]
+            & ~torch.eye(K, dtype=torch.bool, device=c.device))
+    jmax = int(cand.sum(-1).max()) if cand.numel() else 0
+    if jmax == 0:
+        return points.new_ones(len(points))
+    order = torch.sort(cand.to(torch.int8), dim=-1, descending=True, stable=True).indices[..., :jmax]  # [B,K,J]
+    live = cand.gather(-1, order)
+    j = order[b, k]  # [N,J]
+    bj = b[:, None].expand_as(j)
+    Lp = lp - points
+    Lp = (Lp / Lp.norm(dim=-1, keepdim=True))[:, None, :]
+    occ = _cover(c[bj, j] - points[:, None, :], Lp, rho[bj, j], tan_r) * live[b, k]
     return (1 - light.shadow * occ.clamp(0, 1)).prod(-1)
 
 
@@ -516,31 +558,31 @@ def render(blocks: Blocks, background: Tensor, size: int = 128, supersample: int
         centre_keys = keys.view(B, size, ss, size, ss)[:, :, c, :, c].reshape(B, size * size)
     else:
         centre_keys = _zbuffer(blocks, size, max_rays)
-    hit, k, t = _decode(keys)
 
-    # 2. shading in linear light; the background's irradiance (smooth) on a coarse grid
-    low = 24
+    # 2. shading in linear light. The background's irradiance is smooth: a coarse grid,
+    # upsampled to the output resolution (sampling it per subsample would change nothing).
+    low = 16
     ul, vl = _ray_grid(low, device)
     depth = (CAMERA_X - plane)[:, None, None]
     pts = torch.stack([plane[:, None, None].expand(B, low, low), depth * ul[None, None, :].expand(B, low, low),
                        depth * vl[None, :, None].expand(B, low, low)], -1).reshape(-1, 3)
-    nrm = torch.tensor([1.0, 0.0, 0.0], device=device).expand_as(pts)
-    e_bg = _area_irradiance(pts, nrm, light)
+    e_bg = _area_irradiance(pts, torch.tensor([1.0, 0.0, 0.0], device=device).expand_as(pts), light)
     if shadows:
-        e_bg = e_bg * _occlusion(pts, torch.arange(B, device=device).repeat_interleave(low * low), blocks, light, None)
-    e_bg = (e_bg + light.ambient).view(B, 1, low, low)
-    e_bg = torch.nn.functional.interpolate(e_bg, size=(res, res), mode="bilinear", align_corners=False)
-    if bg_albedo.shape[-2:] == (1, 1):
-        radiance = bg_albedo * e_bg
-    else:
-        radiance = torch.nn.functional.interpolate(bg_albedo, size=(res, res), mode="bilinear", align_corners=False) * e_bg
-    radiance = radiance.permute(0, 2, 3, 1).reshape(B, res * res, 3).contiguous()
-    # objects: only the rays that hit a block
-    bh, ph = hit.nonzero(as_tuple=True)
-    if len(bh):
+        e_bg = e_bg * _occlusion(pts, torch.arange(B, device=device).repeat_interleave(low * low), blocks, light)
+    e_bg = torch.nn.functional.interpolate((e_bg + light.ambient).view(B, 1, low, low), size=(size, size),
+                                           mode="bilinear", align_corners=False)
+    if bg_albedo.shape[-2:] != (1, 1) and bg_albedo.shape[-2:] != (size, size):
+        bg_albedo = torch.nn.functional.interpolate(bg_albedo, size=(size, size), mode="bilinear", align_corners=False)
+    background_radiance = bg_albedo * e_bg  # [B,3,size,size]
+    # objects: only the subsamples that hit a block, then a box filter over each pixel
+    flat_keys = keys.view(-1)
+    hit = (flat_keys != _NO_HIT).nonzero().squeeze(1)
+    accum = torch.zeros(B * res * res, 4, device=device)
+    if len(hit):
+        bh = hit // (res * res)
+        ph = hit % (res * res)
+        kh, th = _decode(flat_keys[hit])
         u, v = _ray_grid(res, device)
-        kh = k[bh, ph]
-        th = t[bh, ph]
         dirs = torch.stack([-torch.ones_like(th), u[ph % res], v[ph // res]], -1)
         p = torch.tensor([CAMERA_X, 0.0, 0.0], device=device) + th[:, None] * dirs
         R = blocks.rotation[bh, kh]
@@ -549,21 +591,23 @@ def render(blocks: Blocks, background: Tensor, size: int = 128, supersample: int
         n = torch.einsum("nij,nj->ni", R, _normal(q, inner))
         e = _key_irradiance(p, n, light)
         if shadows:
-            e = e * _occlusion(p, bh, blocks, light, kh)
+            e = e * _block_shadows(p, bh, kh, blocks, light)
         fill = light.ambient + light.bounce * bg_mean[bh] * ((1 - n[:, :1]) / 2)
-        radiance[bh, ph] = blocks.color[bh, kh] * (e[:, None] + fill)
-    radiance = radiance.view(B, res, res, 3).permute(0, 3, 1, 2)
-    if ss > 1:
-        radiance = torch.nn.functional.avg_pool2d(radiance, ss)
-    radiance = radiance * light.exposure
-    image = filmic(radiance) if light.filmic else _srgb(radiance)
+        accum[hit, :3] = blocks.color[bh, kh] * (e[:, None] + fill)
+        accum[hit, 3] = 1.0
+    accum = accum.view(B, size, ss, size, ss, 4).sum((2, 4)).permute(0, 3, 1, 2) / (ss * ss)
+    radiance = accum[:, :3] + background_radiance * (1 - accum[:, 3:])
+    image = filmic(radiance * light.exposure) if light.filmic else _srgb(radiance * light.exposure)
 
     # 3. ground truth at pixel centres
-    chit, ck, ct = _decode(centre_keys)
-    bidx = torch.arange(B, device=device)[:, None].expand_as(ck)
-    labels = torch.where(chit, blocks.label[bidx, ck], torch.zeros_like(ck)).view(B, size, size)
-    instances = torch.where(chit, blocks.instance[bidx, ck], torch.zeros_like(ck)).view(B, size, size)
-    return Rendered(image=image.contiguous(), labels=labels, instances=instances, depth=ct.view(B, size, size))
+    centre_keys = centre_keys.reshape(-1)
+    chit = centre_keys != _NO_HIT
+    ck, ct = _decode(torch.where(chit, centre_keys, torch.zeros_like(centre_keys)))
+    bidx = torch.arange(B, device=device).repeat_interleave(size * size)
+    labels = torch.where(chit, blocks.label[bidx, ck], 0).view(B, size, size)
+    instances = torch.where(chit, blocks.instance[bidx, ck], 0).view(B, size, size)
+    ct = torch.where(chit, ct, math.inf).view(B, size, size)
+    return Rendered(image=image.contiguous(), labels=labels, instances=instances, depth=ct)
 
 
 def boxes_from_instances(instances: Tensor, n_objects: int) -> Tensor:
