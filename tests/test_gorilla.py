@@ -322,3 +322,35 @@ def test_breakdowns_add_up_and_tests_match_scipy(shared_dir, original):
     g = users[users["population"] == "expert"].groupby("condition")["accuracy"].apply(list)
     ref = sps.mannwhitneyu(g["GradCAM"], g["3-NN"], alternative="two-sided")
     assert np.isclose(mw["p"].iloc[0], ref.pvalue) and np.isclose(mw["U"].iloc[0], ref.statistic)
+
+
+# ------------------------------------------------------------------- the chapter's building blocks
+def test_chapter_runs_without_and_with_exports(tmp_path, monkeypatch):
+    monkeypatch.setenv("XAIBOOK_DATA", str(tmp_path))
+    assert nguyen2021.exports_dir() is None
+    note = nguyen2021.exports_status()
+    assert "No Gorilla exports" in note and "anguyen8/effectiveness-attribution-maps" in note
+    with pytest.raises(DataNotFoundError, match="nguyen2021-gorilla"):
+        nguyen2021.load_human()
+    cov = nguyen2021.coverage(None)
+    assert len(cov) == 12 and (cov["test_users"] == 0).all()   # 2 datasets x 5 methods (lay) + 2 expert methods
+    (tmp_path / "nguyen2021-gorilla").symlink_to(FIX, target_is_directory=True)
+    assert nguyen2021.exports_dir() == tmp_path / "nguyen2021-gorilla"
+    assert nguyen2021.exports_status().startswith("Found 2 Gorilla task export(s)")
+    trials = nguyen2021.load_human()
+    test = nguyen2021.apply_exclusion(trials)
+    view = nguyen2021.comparison_view(nguyen2021.compare_with_published(nguyen2021.method_summary(test)))
+    row = view[(view["method"] == "GradCAM")].iloc[0]
+    assert (row["users"], row["paper users"], row["natural"], row["adversarial"]) == (1, 5, "3/3", "0/1")
+    chart = nguyen2021.reanalysis_chart(nguyen2021.user_accuracy(test)).to_dict()
+    assert "human: Nguyen et al. 2021 Gorilla exports" in str(chart["title"])
+
+
+def test_published_charts_carry_provenance():
+    acc = nguyen2021.published_accuracy()
+    assert len(acc) == 12 and set(acc["population"]) == {"lay", "expert"}
+    assert acc.set_index(["dataset", "method", "population"]).loc[("ImageNet", "3-NN", "lay"), "mean"] == 76.08
+    for chart, source in [(nguyen2021.published_accuracy_chart(), "Fig. 1b"),
+                          (nguyen2021.published_bins_chart(), "Table A1")]:
+        title = str(chart.to_dict()["title"])
+        assert source in title and "scale: n/a" in title

@@ -55,6 +55,18 @@ def load_human(paths: Iterable[Path | str] | Path | str | None = None) -> pd.Dat
     return gorilla.load_exports(paths)
 
 
+def exports_status(path: Path | None = None) -> str:
+    """One line saying which exports were found (``path`` defaults to :func:`exports_dir`)."""
+    path = path if path is not None else exports_dir()
+    if path is None:
+        return f"No Gorilla exports at {config.data_root() / EXPORTS_FOLDER}. {HOW_TO_GET}"
+    try:
+        files = gorilla.find_exports(path)
+    except XaibookError as err:
+        return f"{path}: {err}"
+    return f"Found {len(files)} Gorilla task export(s) under {path}: {', '.join(f.name for f in files)}"
+
+
 def find_bad_user_lists(paths: Iterable[Path | str] | Path | str) -> list[Path]:
     """The authors' ``*_bad_users.csv`` lists found in the given folders (searched recursively)."""
     if isinstance(paths, (str, Path)):
@@ -169,15 +181,21 @@ def known_unknown(test: pd.DataFrame) -> pd.DataFrame:
 def acceptance_rates(test: pd.DataFrame) -> pd.DataFrame:
     """Share of accept / reject answers on natural images (Table A9)."""
     t = test[test["image_type"] == "natural"]
-    out = t.groupby(_GROUP)["response"].value_counts(normalize=True).mul(100).rename("rate").reset_index()
+    out = t.groupby(_GROUP)["response"].value_counts().rename("answers").reset_index()
+    out["trials"] = out.groupby(_GROUP)["answers"].transform("sum")
+    out["rate"] = 100.0 * out["answers"] / out["trials"]
     out["response"] = out["response"].str.capitalize()
     return _order(out.rename(columns={"condition": "method"}))
+
+
+_DIFFICULTY_ORDER = {"Easy": 0, "Medium": 1, "Hard": 2}
 
 
 def difficulty_accuracy(test: pd.DataFrame) -> pd.DataFrame:
     """Accuracy on easy / medium / hard natural images (Table A3)."""
     t = test[test["image_type"] == "natural"].assign(difficulty=lambda d: d["difficulty"].str.capitalize())
-    return _order(_rate(t, _GROUP + ["difficulty"]))
+    out = _rate(t, _GROUP + ["difficulty"])
+    return _order(out.sort_values("difficulty", key=lambda c: c.map(_DIFFICULTY_ORDER), kind="stable"))
 
 
 def bin_accuracy(test: pd.DataFrame) -> pd.DataFrame:
@@ -185,7 +203,8 @@ def bin_accuracy(test: pd.DataFrame) -> pd.DataFrame:
     t = test[test["image_type"] == "natural"].assign(
         difficulty=lambda d: d["difficulty"].str.capitalize(),
         ai_prediction=lambda d: np.where(d["ai_correct"], "Correct", "Wrong"))
-    return _order(_rate(t, _GROUP + ["difficulty", "ai_prediction"]))
+    out = _rate(t, _GROUP + ["difficulty", "ai_prediction"])
+    return _order(out.sort_values("difficulty", key=lambda c: c.map(_DIFFICULTY_ORDER), kind="stable"))
 
 
 def method_tests(users: pd.DataFrame) -> pd.DataFrame:
@@ -266,6 +285,69 @@ def compare_with_published(summary: pd.DataFrame) -> pd.DataFrame:
     out = out.merge(counts, on=["dataset", "method", "population"], how="left")
     out["complete"] = out["users"] == out["paper_users"]
     return _order(out)
+
+
+def comparison_view(comparison: pd.DataFrame) -> pd.DataFrame:
+    """A compact, readable form of :func:`compare_with_published`: ours beside the paper's,
+    trial counts as ``correct/total``."""
+    c = comparison
+    frac = lambda a, b: [f"{int(x)}/{int(y)}" if pd.notna(x) and pd.notna(y) else "" for x, y in zip(c[a], c[b])]
+    return pd.DataFrame({
+        "dataset": c["dataset"], "method": c["method"], "population": c["population"],
+        "users": c["users"], "paper users": c["paper_users"],
+        "mean": c["mean"].round(2), "paper mean": c["paper_mean"], "sd": c["sd"].round(2), "paper sd": c["paper_sd"],
+        "natural": frac("natural_correct", "natural_total"),
+        "paper natural": frac("paper_natural_correct", "paper_natural_total"),
+        "adversarial": frac("adversarial_correct", "adversarial_total"),
+        "paper adversarial": frac("paper_adversarial_correct", "paper_adversarial_total"),
+        "paper source": c["paper_source"]})
+
+
+def agreement(comparison: pd.DataFrame) -> pd.DataFrame:
+    """Does the reanalysis match the published numbers to the printed precision (2 decimals)?
+
+    ``comparison`` comes from :func:`compare_with_published`. Trial counts are compared where
+    the paper prints them (Table 1); elsewhere the column is missing.
+    """
+    c = comparison
+    out = c[["dataset", "method", "population", "users", "paper_users"]].copy()
+    out["users_match"] = c["users"] == c["paper_users"]
+    out["mean_match"] = (c["mean"].round(2) - c["paper_mean"]).abs() < 0.005
+    out["sd_match"] = (c["sd"].round(2) - c["paper_sd"]).abs() < 0.005
+    have = c["paper_natural_total"].notna()
+    counts = ((c["natural_correct"] == c["paper_natural_correct"]) & (c["natural_total"] == c["paper_natural_total"])
+              & (c["adversarial_correct"] == c["paper_adversarial_correct"])
+              & (c["adversarial_total"] == c["paper_adversarial_total"]))
+    out["counts_match"] = counts.where(have)
+    return out
+
+
+def compare_breakdowns(test: pd.DataFrame) -> pd.DataFrame:
+    """Known/unknown (Table A5), accept/reject (Table A9), easy/medium/hard (Table A3) and
+    AI-correct/AI-wrong (Table A4) accuracies of the lay conditions in ``test``, beside the
+    published values (which pool all of the condition's users)."""
+    pieces = []
+    ku = known_unknown(test).rename(columns={"knowledge": "level", "accuracy": "value"})
+    pieces.append(("known vs unknown (Table A5)", ku, "nguyen2021_tableA5", "knowledge", "accuracy"))
+    acc = acceptance_rates(test).rename(columns={"response": "level", "rate": "value"})
+    pieces.append(("accept vs reject, natural (Table A9)", acc, "nguyen2021_tableA9", "response", "response_rate"))
+    dif = difficulty_accuracy(test).rename(columns={"difficulty": "level", "accuracy": "value"})
+    pieces.append(("easy / medium / hard, natural (Table A3)", dif, "nguyen2021_tableA3", "difficulty", "accuracy"))
+    t = test[test["image_type"] == "natural"].assign(ai_prediction=lambda d: np.where(d["ai_correct"], "Correct", "Wrong"))
+    cw = _order(_rate(t, _GROUP + ["ai_prediction"])).rename(columns={"ai_prediction": "level", "accuracy": "value"})
+    pieces.append(("AI correct vs wrong, natural (Table A4)", cw, "nguyen2021_tableA4", "ai_prediction", "accuracy"))
+    rows = []
+    for label, ours, table, level_col, metric in pieces:
+        pub = published.load(table)
+        pub = pub[pub["metric"] == metric].rename(columns={level_col: "level", "value": "published"})
+        ours = ours[ours["population"] == "lay"]
+        merged = ours.merge(pub[["dataset", "method", "level", "published"]], on=["dataset", "method", "level"],
+                            how="left")
+        merged["breakdown"] = label
+        rows.append(merged)
+    cols = ["breakdown", "dataset", "method", "level", "value", "trials", "published"]
+    out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=cols)
+    return out.reindex(columns=cols).rename(columns={"value": "ours"})
 
 
 # ======================================================================================
