@@ -232,7 +232,6 @@ def nearest_neighbours(model: nn.Module, images: torch.Tensor, targets: torch.Te
         eligible &= (preds == labels).numpy()
 
     if restrict == "none":
-        classes = np.zeros(images.shape[0], dtype=np.int64)
         groups = [np.arange(images.shape[0])]
         candidates = [np.flatnonzero(eligible)]
     else:
