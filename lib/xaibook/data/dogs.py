@@ -26,7 +26,7 @@ import torch
 
 from .. import config
 from ..errors import DataFormatError, DataNotFoundError, ParameterError
-from .imagenet import (DOG_INDICES, ImageDataset, Listing, Skipped, filter_images, parse_voc_xml, to_zero_based,
+from .imagenet import (DOG_INDICES, ImageDataset, Listing, filter_images, parse_voc_xml, to_zero_based,
                        wnid_to_index)
 
 SPLITS = {"train": "train_list.mat", "test": "test_list.mat", "all": "file_list.mat"}

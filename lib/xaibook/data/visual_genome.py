@@ -186,7 +186,7 @@ def list_vg(classes: Mapping[str, str] | None = None, root: Path | str | None = 
             f"Visual Genome at {root}: {len(missing)} image files are missing (first: {missing[0]}); "
             f"unpack both images.zip (VG_100K/) and images2.zip (VG_100K_2/), or pass missing_images='skip'. {HOW_TO_GET}"
         )
-    notes = [f"classes: " + ", ".join(f"{n}={s}" for n, s in classes.items()) + (" (+ object names)" if use_names else "")]
+    notes = ["classes: " + ", ".join(f"{n}={s}" for n, s in classes.items()) + (" (+ object names)" if use_names else "")]
     if contains_any:
         notes.append(f"{n_without} images without any of the classes not listed (contains_any=True)")
     return Listing(items, skipped, "visual_genome", root, notes)

@@ -23,7 +23,7 @@ import torch
 
 from .. import config
 from ..errors import DataFormatError, DataNotFoundError, ParameterError
-from .imagenet import ImageDataset, Listing, Skipped, parse_voc_xml, to_zero_based
+from .imagenet import ImageDataset, Listing, parse_voc_xml, to_zero_based
 
 #: The 20 classes in the devkit's standard order (``VOCinit.m``).
 VOC_CLASSES: tuple[str, ...] = (
