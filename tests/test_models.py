@@ -261,3 +261,21 @@ def test_efficientnet_lite0_classifies_scikit_image_photos():
     assert top[1][0][0] in {"espresso", "cup", "coffee mug"}, top[1]
     assert {n for n, _ in top[2]} & {"missile", "projectile", "space shuttle"}, top[2]
     assert all(n in names for n, _ in top[0])
+
+
+def test_dataset_and_object_inputs_train_like_tensors():
+    """A torch Dataset (DataLoader path) and a zoo-like object with .images/.labels follow the
+    same seeded order as in-memory tensors, so all three give the same weights."""
+    from types import SimpleNamespace
+
+    x, y, _ = _squares(64, 6)
+    kw = dict(epochs=2, batch_size=16, lr=2e-3, device="cpu", seed=3)
+    runs = []
+    for data in ((x, y), torch.utils.data.TensorDataset(x, y), SimpleNamespace(images=x, labels=y)):
+        torch.manual_seed(0)
+        model, hist = train(_tiny(3), data, val=data, **kw)
+        runs.append((model.state_dict(), hist))
+    for sd, hist in runs[1:]:
+        for k in sd:
+            torch.testing.assert_close(sd[k], runs[0][0][k], msg=k)
+        np.testing.assert_allclose(hist["val_acc"], runs[0][1]["val_acc"])

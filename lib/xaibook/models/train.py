@@ -155,11 +155,16 @@ def _batches(data: Any, batch_size: int, shuffle: bool, gen: torch.Generator | N
                 yield (_as_images(x[idx_x].to(device, non_blocking=True)),
                        y[idx_x.to(y.device)].to(device, non_blocking=True))
         return it(), nb
-    loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=gen if shuffle else None,
+    # the same seeded order as in-memory data; the loader's own seed draw must not move the
+    # global RNG (dropout), so its iterator is created inside fork_rng
+    order = torch.randperm(len(data), generator=gen) if shuffle else torch.arange(len(data))
+    loader = torch.utils.data.DataLoader(data, batch_size=batch_size, sampler=order.tolist(),
                                          num_workers=num_workers, pin_memory=device.type == "cuda")
 
     def it2() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        for xb, yb in loader:
+        with torch.random.fork_rng(devices=[]):
+            batches = iter(loader)
+        for xb, yb in batches:
             yield _as_images(xb.to(device, non_blocking=True)), torch.as_tensor(yb).to(device, non_blocking=True)
     return it2(), len(loader)
 
