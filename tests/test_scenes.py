@@ -164,3 +164,14 @@ def test_cli_writes_scenes(tmp_path):
     sc = pd.read_csv(out / "scenes.csv")
     assert len(sc) == 2 and {"label", "true_label", "classes"} <= set(sc.columns)
     assert all((out / f"{i}.png").exists() and (out / f"{i}_instances.png").exists() for i in sc.id)
+
+
+def test_cli_plugs_into_a_subcommand_parser(tmp_path):
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="generator")
+    handler = S.add_cli(sub)
+    args = parser.parse_args(["scenes", "--n", "1", "--size", "32", "--sheet", str(tmp_path / "s.png"),
+                              "--device", "cpu"])
+    assert handler(args) == 0 and (tmp_path / "s.png").exists()

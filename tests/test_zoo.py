@@ -244,3 +244,15 @@ def test_cli_writes_images_masks_and_records(tmp_path):
     assert len(rec) == 2 and rec.second.all()
     assert all((out / f"{i}.png").exists() and (out / f"{i}_mask.png").exists() for i in rec.id)
     assert (tmp_path / "sheet.png").exists()
+
+
+def test_cli_plugs_into_a_subcommand_parser(tmp_path):
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="generator")
+    handler = zoo.add_cli(sub)
+    args = parser.parse_args(["zoo", "--n", "1", "--size", "32", "--out", str(tmp_path), "--device", "cpu"])
+    assert handler(args) == 0 and (tmp_path / "records.csv").exists()
+    with pytest.raises(ParameterError, match="nothing to write"):
+        handler(parser.parse_args(["zoo", "--n", "1"]))

@@ -32,7 +32,7 @@ import torch
 from .. import config
 from ..errors import ParameterError
 from . import backgrounds as bgs
-from .zoo import _BASE_PLAN, Parts, blocks_from_parts, build_creature, contact_sheet, pose_rotation, rx, ry
+from .zoo import _BASE_PLAN, Parts, blocks_from_parts, build_creature, contact_sheet, pose_rotation, rx
 
 #: The scene classes (a VOC-like subset); the class index is the position here.
 CLASSES: tuple[str, ...] = ("aeroplane", "bird", "boat", "bus", "car", "cat", "chair", "cow", "dog", "horse",
@@ -55,35 +55,42 @@ _TYRE = np.array([0.06, 0.06, 0.06])
 _HUB = np.array([0.55, 0.55, 0.58])
 
 
-def _wheels(P: Parts, ys: Sequence[float], width: float, r: float) -> None:
-    """Wheels (discs) on both sides at positions ``ys``, radius ``r``."""
+def _sides(near: int) -> tuple[float, ...]:
+    """The sides (+-x) that get details: only the camera-facing one when it is known."""
+    return (float(near),) if near in (-1, 1) else (-1.0, 1.0)
+
+
+def _wheels(P: Parts, ys: Sequence[float], width: float, r: float, near: int = 0) -> None:
+    """Wheels (discs) on both sides at positions ``ys``, radius ``r``; hub caps on the ``near`` side."""
     for y in ys:
         for side in (-1.0, 1.0):
             P.add((side * (width / 2 - 0.02), y, r), (0.09, r, r), None, _TYRE, "body", 1.0)
+        for side in _sides(near):
             P.add((side * (width / 2 + 0.07), y, r), (0.03, r * 0.45, r * 0.45), None, _HUB, "body", 1.0)
 
 
-def _windows(P: Parts, ys: Sequence[float], width: float, z: float, w: float, h: float) -> None:
+def _windows(P: Parts, ys: Sequence[float], width: float, z: float, w: float, h: float, near: int = 0) -> None:
+    """Window panes at positions ``ys`` on the ``near`` side (0: both sides)."""
     for y in ys:
-        for side in (-1.0, 1.0):
+        for side in _sides(near):
             P.add((side * (width / 2 + 0.01), y, z), (0.03, w / 2, h / 2), None, _GLASS, "body", 0.3)
 
 
-def _bus(rng: np.random.Generator, colour: np.ndarray) -> Parts:
+def _bus(rng: np.random.Generator, colour: np.ndarray, near: int) -> Parts:
     P = Parts()
     L, W, H, r = rng.uniform(3.4, 4.0), 1.1, rng.uniform(1.35, 1.6), 0.32
     P.add((0, 0, r + H / 2), (W / 2, L / 2, H / 2), None, colour, "body", 0.12)
     n = int(rng.integers(5, 8))
     pitch = (L - 0.7) / n
     ys = [-L / 2 + 0.35 + pitch * (i + 0.5) for i in range(n)]
-    _windows(P, ys, W, r + H * 0.68, pitch * 0.8, H * 0.32)
+    _windows(P, ys, W, r + H * 0.68, pitch * 0.8, H * 0.32, near)
     P.add((0, L / 2 + 0.01, r + H * 0.62), (W / 2 * 0.85, 0.03, H * 0.22), None, _GLASS, "body", 0.2)  # windscreen
     P.add((0, 0, r + H * 0.2), (W / 2 + 0.015, L / 2 * 0.98, 0.05), None, colour * 0.55, "body", 0.2)  # stripe
-    _wheels(P, [-L / 2 + 0.75, L / 2 - 0.7], W, r)
+    _wheels(P, [-L / 2 + 0.75, L / 2 - 0.7], W, r, near)
     return P
 
 
-def _car(rng: np.random.Generator, colour: np.ndarray) -> Parts:
+def _car(rng: np.random.Generator, colour: np.ndarray, near: int) -> Parts:
     P = Parts()
     L, W, r = rng.uniform(2.1, 2.6), 1.0, 0.26
     h = rng.uniform(0.45, 0.55)
@@ -91,15 +98,15 @@ def _car(rng: np.random.Generator, colour: np.ndarray) -> Parts:
     cl, ch = L * rng.uniform(0.45, 0.55), rng.uniform(0.38, 0.48)
     cy = -L * 0.05
     P.add((0, cy, r + h + ch / 2 - 0.1), (W / 2 * 0.9, cl / 2, ch / 2), None, colour, "body", 0.4)
-    _windows(P, [cy - cl * 0.22, cy + cl * 0.22], W * 0.9, r + h + ch / 2 - 0.08, cl * 0.38, ch * 0.6)
+    _windows(P, [cy - cl * 0.22, cy + cl * 0.22], W * 0.9, r + h + ch / 2 - 0.08, cl * 0.38, ch * 0.6, near)
     for side in (-1.0, 1.0):
         P.add((side * W * 0.3, L / 2 + 0.01, r + h * 0.55), (0.1, 0.03, 0.06), None, np.array([1.0, 0.95, 0.7]),
               "body", 0.5)
-    _wheels(P, [-L * 0.32, L * 0.32], W, r)
+    _wheels(P, [-L * 0.32, L * 0.32], W, r, near)
     return P
 
 
-def _train(rng: np.random.Generator, colour: np.ndarray) -> tuple[Parts, Parts]:
+def _train(rng: np.random.Generator, colour: np.ndarray, near: int) -> tuple[Parts, Parts]:
     """The train and its rails (scenery, not part of the object)."""
     P = Parts()
     W, r = 1.0, 0.2
@@ -116,21 +123,22 @@ def _train(rng: np.random.Generator, colour: np.ndarray) -> tuple[Parts, Parts]:
             P.add((0, y - 0.35, r + 0.08 + H * 0.38), (W / 2 * 0.98, 0.35, H * 0.38), None, colour, "body", 0.95)
             P.add((0, y - 0.28, r + 0.08 + H * 0.82), (W / 2 * 0.8, 0.04, H * 0.12), rx(math.radians(-35)), _GLASS,
                   "body", 0.2)
-            _windows(P, [c - 0.3], W, r + 0.08 + H * 0.68, 0.5, H * 0.28)
+            _windows(P, [c - 0.3], W, r + 0.08 + H * 0.68, 0.5, H * 0.28, near)
         else:
             k = 4
-            _windows(P, [c - L / 2 + (j + 0.5) * L / k for j in range(k)], W, r + 0.08 + H * 0.65, L / k * 0.7, H * 0.3)
+            _windows(P, [c - L / 2 + (j + 0.5) * L / k for j in range(k)], W, r + 0.08 + H * 0.65, L / k * 0.7, H * 0.3,
+                     near)
         P.add((0, c, r + 0.08 + H * 0.25), (W / 2 + 0.015, L / 2 * 0.97, 0.05), None,
               np.clip(colour * 0.5 + 0.4, 0, 1), "body", 0.2)
-        _wheels(P, [c - L / 2 + 0.4, c - L / 2 + 0.75, c + L / 2 - 0.75, c + L / 2 - 0.4], W, r)
+        _wheels(P, [c - L / 2 + 0.45, c + L / 2 - 0.45], W, r, near)
         y -= L + 0.15
     rails = Parts()
     steel = np.array([0.45, 0.45, 0.48])
     span = total + 3.0
     for side in (-1.0, 1.0):
         rails.add((side * 0.42, 0, 0.04), (0.04, span / 2, 0.04), None, steel, "body", 0.0)
-    for j in range(int(span / 0.5)):
-        rails.add((0, -span / 2 + 0.25 + 0.5 * j, 0.0), (0.7, 0.08, 0.03), None, np.array([0.35, 0.26, 0.18]),
+    for j in range(int(span / 0.7)):
+        rails.add((0, -span / 2 + 0.35 + 0.7 * j, 0.0), (0.7, 0.08, 0.03), None, np.array([0.35, 0.26, 0.18]),
                   "body", 0.0)
     return P, rails
 
@@ -150,7 +158,7 @@ def _boat(rng: np.random.Generator, colour: np.ndarray) -> Parts:
     return P
 
 
-def _aeroplane(rng: np.random.Generator, colour: np.ndarray) -> Parts:
+def _aeroplane(rng: np.random.Generator, colour: np.ndarray, near: int) -> Parts:
     P = Parts()
     L = rng.uniform(3.2, 3.8)
     white = np.array([0.92, 0.92, 0.94])
@@ -158,7 +166,7 @@ def _aeroplane(rng: np.random.Generator, colour: np.ndarray) -> Parts:
     P.add((0, 0.05, 0.3), (1.8, 0.35, 0.05), None, white * 0.9, "body", 0.4)  # wings
     P.add((0, -L / 2 + 0.25, 0.85), (0.05, 0.3, 0.45), rx(math.radians(20)), colour, "body", 0.3)  # fin
     P.add((0, -L / 2 + 0.2, 0.45), (0.7, 0.2, 0.04), None, white * 0.9, "body", 0.3)  # tailplane
-    _windows(P, [L * 0.4], 0.62, 0.5, 0.3, 0.12)
+    _windows(P, [L * 0.4], 0.62, 0.5, 0.3, 0.12, near)
     for side in (-1.0, 1.0):
         P.add((side * 0.8, 0.2, 0.15), (0.13, 0.3, 0.13), None, np.array([0.6, 0.6, 0.65]), "body", 1.0)  # engines
     P.add((0, 0, 0.35), (0.36, L / 2 * 0.7, 0.05), None, colour, "body", 0.3)  # cheat line
@@ -261,11 +269,12 @@ def _animal(kind: str, rng: np.random.Generator) -> Parts:
     return P
 
 
-def build_object(cls: str, seed: int, hue: float, sat: float, val: float) -> tuple[Parts, Parts | None]:
+def build_object(cls: str, seed: int, hue: float, sat: float, val: float, near: int = 0) -> tuple[Parts, Parts | None]:
     """Blocks of one object of class ``cls`` (local frame, bottom at z = 0) and optional scenery.
 
     ``seed`` draws the object's variant (proportions, window counts, coat colour of animals);
-    ``hue, sat, val`` colour vehicles, clothes and chairs.
+    ``hue, sat, val`` colour vehicles, clothes and chairs; ``near`` (+1 / -1) is the side (+-x)
+    facing the camera, which alone gets windows and hub caps (0: both sides).
     """
     if cls not in CLASSES:
         raise ParameterError(f"unknown scene class {cls!r}; the classes are {', '.join(CLASSES)}")
@@ -273,15 +282,15 @@ def build_object(cls: str, seed: int, hue: float, sat: float, val: float) -> tup
     colour = _hsv(hue, sat, val)
     scenery = None
     if cls == "bus":
-        P = _bus(rng, colour)
+        P = _bus(rng, colour, near)
     elif cls == "car":
-        P = _car(rng, colour)
+        P = _car(rng, colour, near)
     elif cls == "train":
-        P, scenery = _train(rng, colour)
+        P, scenery = _train(rng, colour, near)
     elif cls == "boat":
         P = _boat(rng, colour)
     elif cls == "aeroplane":
-        P = _aeroplane(rng, colour)
+        P = _aeroplane(rng, colour, near)
     elif cls == "person":
         P = _person(rng, colour)
     elif cls == "chair":
@@ -532,8 +541,10 @@ class Scenes:
 
 def object_parts(row: Mapping[str, Any]) -> tuple[Parts, Parts | None]:
     """World-frame blocks of one object row (and its scenery) from :func:`sample_scenes`."""
+    # the body side facing the camera: +x when facing right with a moderate turn
+    near = int(row["facing"]) if abs(float(row["turn"])) < 75 else 0
     P, scenery = build_object(str(row["class"]), int(row["seed"]), float(row["hue"]), float(row["sat"]),
-                              float(row["val"]))
+                              float(row["val"]), near)
     R = pose_rotation(float(row["facing"]), float(row["turn"]), float(row["elev"]), 0.0)
     s = float(row["scale"])
     pos = (float(row["pos_x"]), float(row["pos_y"]), float(row["pos_z"]))
@@ -574,7 +585,9 @@ def render_scenes(params: SceneParams, size: int = 128, supersample: int = 2, de
         raise ParameterError(f"unknown scene classes {unknown}; the classes are {', '.join(CLASSES)}")
     min_pixels = _min_pixels(size) if min_pixels is None else int(min_pixels)
     dev = torch.device(device) if device is not None else config.device()
-    by_scene = {s: g for s, g in params.objects.groupby("scene")}
+    by_scene: dict[int, list[dict]] = {}
+    for row in params.objects.to_dict("records"):
+        by_scene.setdefault(int(row["scene"]), []).append(row)
     n_slots = int(params.objects["slot"].max()) + 1 if len(params.objects) else 1
     out = []
     starts = list(range(0, len(params), chunk))
@@ -583,8 +596,7 @@ def render_scenes(params: SceneParams, size: int = 128, supersample: int = 2, de
         scenes = []
         for i in idx:
             objs = []
-            g = by_scene.get(i)
-            for row in ([] if g is None else g.to_dict("records")):
+            for row in by_scene.get(i, []):
                 world, scenery = object_parts(row)
                 objs.append((world, int(row["instance"]), int(row["class_index"]) + 1))
                 if scenery is not None:
@@ -598,8 +610,7 @@ def render_scenes(params: SceneParams, size: int = 128, supersample: int = 2, de
         boxes = boxes_from_instances(inst, n_slots).float()
         labels = torch.zeros(len(idx), len(CLASSES))
         for a, i in enumerate(idx):
-            g = by_scene.get(i)
-            for row in ([] if g is None else g.to_dict("records")):
+            for row in by_scene.get(i, []):
                 pix = int((inst[a] == int(row["instance"])).sum())
                 if pix >= min_pixels:
                     labels[a, int(row["class_index"])] = 1.0
@@ -736,25 +747,27 @@ def im_dataset(split: str = "train", mislabeled: bool = False, n: int | None = N
 # command line
 
 
-def main_scenes(argv: Iterable[str] | None = None) -> int:
-    """``python -m xaibook.world scenes --n N --out DIR [--seed S] [--size 128] [--task voc|im|im-mislabeled]``."""
+def _cli_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--n", type=int, default=32, help="number of scenes")
+    p.add_argument("--out", type=Path, help="folder for {id}.png, {id}_instances.png, scenes.csv, objects.csv")
+    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same images)")
+    p.add_argument("--size", type=int, default=128, help="image height and width in pixels")
+    p.add_argument("--task", choices=("voc", "im", "im-mislabeled"), default="voc",
+                   help="multi-label scenes, or Im et al.'s bus/train task (baseline or mislabeled cars)")
+    p.add_argument("--max-objects", type=int, default=3, help="objects per scene at most (voc task)")
+    p.add_argument("--sheet", type=Path, help="also write a captioned contact sheet PNG here")
+    p.add_argument("--device", default=None, help="torch device (default: CUDA when present, else CPU)")
+
+
+def _cli_run(a: argparse.Namespace) -> int:
     from PIL import Image
 
-    p = argparse.ArgumentParser(prog="python -m xaibook.world scenes", description="Render multi-object scenes.")
-    p.add_argument("--n", type=int, default=32)
-    p.add_argument("--out", type=Path, help="folder for {id}.png, {id}_instances.png, scenes.csv, objects.csv")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--size", type=int, default=128)
-    p.add_argument("--task", choices=("voc", "im", "im-mislabeled"), default="voc")
-    p.add_argument("--max-objects", type=int, default=3)
-    p.add_argument("--sheet", type=Path, help="also write a captioned contact sheet PNG here")
-    p.add_argument("--device", default=None)
-    a = p.parse_args(list(argv) if argv is not None else None)
     if a.out is None and a.sheet is None:
-        p.error("give --out and/or --sheet")
+        raise ParameterError("give --out and/or --sheet: there is nothing to write")
     params = (sample_scenes(a.n, a.seed, a.max_objects) if a.task == "voc"
               else im_task(a.n, a.seed, mislabeled=a.task == "im-mislabeled"))
     s = render_scenes(params, size=a.size, device=a.device)
+    names = [",".join(CLASSES[j] for j in np.flatnonzero(row)) for row in s.labels.numpy()]
     if a.out is not None:
         a.out.mkdir(parents=True, exist_ok=True)
         imgs = (s.images * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
@@ -762,14 +775,27 @@ def main_scenes(argv: Iterable[str] | None = None) -> int:
             Image.fromarray(imgs[i]).save(a.out / f"{rid}.png")
             Image.fromarray(s.instances[i].numpy()).save(a.out / f"{rid}_instances.png")
         sc = s.scenes.copy()
-        sc["classes"] = [",".join(CLASSES[j] for j in np.flatnonzero(row)) for row in s.labels.numpy()]
+        sc["classes"] = names
         sc.to_csv(a.out / "scenes.csv", index=False)
         s.objects.to_csv(a.out / "objects.csv", index=False)
         print(f"wrote {len(s)} scenes to {a.out}")
     if a.sheet is not None:
-        caps = [",".join(CLASSES[j] for j in np.flatnonzero(row)) for row in s.labels.numpy()]
-        if "label" in s.scenes:
-            caps = [f"y={y} {c}" for y, c in zip(s.scenes["label"], caps)]
+        caps = [f"y={y} {c}" for y, c in zip(s.scenes["label"], names)] if "label" in s.scenes else names
         contact_sheet(s.images, caps, ncol=8, scale=max(1, 128 // a.size)).save(a.sheet)
         print(f"wrote contact sheet {a.sheet}")
     return 0
+
+
+def add_cli(sub: "argparse._SubParsersAction") -> Any:
+    """Add the ``scenes`` subcommand to ``python -m xaibook.world``; returns its handler."""
+    p = sub.add_parser("scenes", help="multi-object scenes (VOC / Visual Genome stand-in) and Im et al.'s task",
+                       description="Render multi-object scenes with labels, instance maps and object tables.")
+    _cli_arguments(p)
+    return _cli_run
+
+
+def main_scenes(argv: Iterable[str] | None = None) -> int:
+    """``python -m xaibook.world scenes --n N --out DIR [--seed S] [--size 128] [--task voc|im|im-mislabeled]``."""
+    p = argparse.ArgumentParser(prog="python -m xaibook.world scenes", description="Render multi-object scenes.")
+    _cli_arguments(p)
+    return _cli_run(p.parse_args(list(argv) if argv is not None else None))

@@ -497,7 +497,6 @@ def build_creature(plan: Mapping[str, Any], hue: float, sat: float, val: float, 
         bend: spine bend in degrees (positive arches the back).
     """
     P = Parts()
-    base = bgs.hsv_to_rgb(hue, sat, val)
     accent_roles = set(plan["accent_roles"])
 
     def colour(role: str, darker: float = 0.0) -> np.ndarray:
@@ -1163,26 +1162,30 @@ def write_folder(z: ZooImages, out: Path | str) -> Path:
     return out
 
 
-def main_zoo(argv: Iterable[str] | None = None) -> int:
-    """``python -m xaibook.world zoo --n N --out DIR [--seed S] [--size 128] [--species hounds] [knobs]``."""
-    p = argparse.ArgumentParser(prog="python -m xaibook.world zoo", description="Render zoo images with records.")
-    p.add_argument("--n", type=int, default=64)
-    p.add_argument("--out", type=Path, help="folder for {id}.png, {id}_mask.png and records.csv")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--size", type=int, default=128)
+_KNOB_FLAGS = ("context_rate", "second_rate", "occlude_rate", "crop_rate", "lookalike_rate", "label_noise")
+_FLAG_CATEGORY = {"context_rate": "C4", "second_rate": "C2", "occlude_rate": "C1", "crop_rate": "C1",
+                  "lookalike_rate": "C3", "label_noise": "C5"}
+
+
+def _cli_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--n", type=int, default=64, help="number of images")
+    p.add_argument("--out", type=Path, help="folder for {id}.png, {id}_mask.png (instance ids) and records.csv")
+    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same images)")
+    p.add_argument("--size", type=int, default=128, help="image height and width in pixels")
     p.add_argument("--species", default=None, help="a family name, or comma-separated species names/indices")
     p.add_argument("--sheet", type=Path, help="also write a captioned contact sheet PNG here")
-    p.add_argument("--device", default=None)
-    for f in ("context_rate", "second_rate", "occlude_rate", "crop_rate", "lookalike_rate", "label_noise"):
-        p.add_argument("--" + f.replace("_", "-"), type=float, default=0.0)
-    a = p.parse_args(list(argv) if argv is not None else None)
+    p.add_argument("--device", default=None, help="torch device (default: CUDA when present, else CPU)")
+    for f in _KNOB_FLAGS:
+        p.add_argument("--" + f.replace("_", "-"), type=float, default=0.0, help=f"knob {f} ({_FLAG_CATEGORY[f]})")
+
+
+def _cli_run(a: argparse.Namespace) -> int:
     if a.out is None and a.sheet is None:
-        p.error("give --out and/or --sheet")
+        raise ParameterError("give --out and/or --sheet: there is nothing to write")
     species: Any = a.species
     if species is not None and species not in FAMILIES:
         species = [int(s) if s.strip().isdigit() else s.strip() for s in species.split(",")]
-    knobs = {f: getattr(a, f) for f in ("context_rate", "second_rate", "occlude_rate", "crop_rate",
-                                        "lookalike_rate", "label_noise")}
+    knobs = {f: getattr(a, f) for f in _KNOB_FLAGS}
     z = render_zoo(sample_zoo(a.n, a.seed, species, knobs), size=a.size, device=a.device)
     if a.out is not None:
         write_folder(z, a.out)
@@ -1193,3 +1196,18 @@ def main_zoo(argv: Iterable[str] | None = None) -> int:
         contact_sheet(z.images, caps, ncol=8, scale=max(1, 128 // a.size)).save(a.sheet)
         print(f"wrote contact sheet {a.sheet}")
     return 0
+
+
+def add_cli(sub: "argparse._SubParsersAction") -> "Any":
+    """Add the ``zoo`` subcommand to ``python -m xaibook.world``; returns its handler."""
+    p = sub.add_parser("zoo", help="zoo species with error-cause knobs (ImageNet / Stanford Dogs stand-in)",
+                       description="Render zoo images with their per-image records.")
+    _cli_arguments(p)
+    return _cli_run
+
+
+def main_zoo(argv: Iterable[str] | None = None) -> int:
+    """``python -m xaibook.world zoo --n N --out DIR [--seed S] [--size 128] [--species hounds] [knobs]``."""
+    p = argparse.ArgumentParser(prog="python -m xaibook.world zoo", description="Render zoo images with records.")
+    _cli_arguments(p)
+    return _cli_run(p.parse_args(list(argv) if argv is not None else None))
