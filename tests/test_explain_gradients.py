@@ -59,9 +59,6 @@ class LinearModel(nn.Module):
         return torch.einsum("bchw,kchw->bk", x, self.weight)
 
 
-@pytest.mark.xfail(reason="explain/__init__.py: once a submodule named like its function (gradient.py, "
-                   "smoothgrad.py, ...) is imported, the package attribute is the module; needs the lead's fix",
-                   strict=False)
 def test_entry_point_names_are_the_functions():
     for name in ("gradient", "smoothgrad", "gradcam", "extremal_perturbation", "lrp", "oracle"):
         getattr(explain_package, name)

@@ -2,26 +2,20 @@
 ``method(model, images, targets, **params)`` on a batch (images ``[B,3,H,W]`` in [0,1],
 targets ``[B]`` long) returning maps ``[B,1,H,W]`` at the input resolution
 (``nearest_neighbours`` returns indices and distances).
+
+The functions are imported eagerly: a submodule named like its function (``gradcam.py``)
+would otherwise replace the function as the package attribute once it is imported.
 """
 from __future__ import annotations
 
-import importlib
+from .extremal import extremal_perturbation
+from .gradcam import gradcam
+from .gradient import gradient
+from .lrp import lrp
+from .neighbours import nearest_neighbours
+from .oracle import oracle
+from .salient_object import salient_object
+from .smoothgrad import smoothgrad
 
-_WHERE = {
-    "gradient": "gradient",
-    "smoothgrad": "smoothgrad",
-    "gradcam": "gradcam",
-    "extremal_perturbation": "extremal",
-    "lrp": "lrp",
-    "salient_object": "salient_object",
-    "nearest_neighbours": "neighbours",
-    "oracle": "oracle",
-}
-
-__all__ = list(_WHERE)
-
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
-    raise AttributeError(f"module 'xaibook.explain' has no attribute {name!r}")
+__all__ = ["gradient", "smoothgrad", "gradcam", "extremal_perturbation", "lrp", "salient_object",
+           "nearest_neighbours", "oracle"]
