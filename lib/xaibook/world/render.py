@@ -10,14 +10,18 @@ scenes in one call with plain torch tensor operations (CPU or CUDA):
    the corner sphere and the three edge cylinders of the octant where the ray enters). Depth
    and block index are packed into one integer key and a scatter-min gives the nearest surface
    of every ray (a z-buffer). Blocks are grouped by window size, so small blocks cost little.
-2. *Shading.* Only rays that hit something are shaded: a soft key light (wrapped Lambert term
-   from the direction of Two4Two's area light) plus ambient light, softened shadows of the
-   other blocks (each approximated by a sphere, penumbra from the light's angular size), and
-   on the background plane a soft contact shadow and the light's fall-off gradient.
-3. *Look.* Supersamples are averaged in linear light (anti-aliasing), then a Filmic-like tone
-   curve turns the linear colours into the pastel, washed-out look of the original renders.
-4. *Ground truth.* Part labels, instance ids and depth come from one extra ray per pixel
-   centre (the original masks are a single sample per pixel centre, nearest surface wins).
+2. *Shading.* Only rays that hit something are shaded: Two4Two's elliptical area light
+   (integrated over sample points once per light; per pixel a quadratic in the normal, the
+   second-order spherical-harmonic form of diffuse irradiance) with its inverse-square
+   fall-off, ambient light, and background light bounced onto faces turned away from the
+   camera. The background plane gets the exact area-light irradiance on a coarse grid (its
+   fall-off gradient) and soft shadows of the blocks (each approximated by a sphere, penumbra
+   from the light's angular size); blocks can also shade each other (``Light.block_shadows``).
+3. *Look.* Supersamples are averaged in linear light (a box filter, anti-aliasing), then a
+   Filmic-like tone curve fitted to the reference renders turns linear colours into the
+   original's pastel, washed-out look.
+4. *Ground truth.* Part labels, instance ids and depth come from one ray per pixel centre
+   (the centre subsample for odd supersampling, an extra pass otherwise; the original masks are a single sample per pixel centre, nearest surface wins).
 
 Camera (Two4Two's convention, ``../shared/notes/two4two.md`` item 1): at ``(9, 0, 0)`` looking
 along ``-X``; image right is ``+Y``, image up is ``+Z``; a 50 mm lens on a 36 mm sensor.
@@ -165,6 +169,9 @@ class Light:
         bounce: light bounced off the background onto surfaces that face away from the camera,
             times the background albedo (colour bleeding).
         shadow: strength of the cast soft shadows in [0, 1].
+        block_shadows: also cast shadows of blocks onto other blocks (per shaded sample; about a
+            third of the render time for a small visual effect under this large light, so off by
+            default; shadows on the background are always cast when ``render(shadows=True)``).
         exposure: a multiplier on linear radiance before the tone curve.
         filmic: apply the Filmic-like tone curve (else clamp and sRGB-encode linear colour).
         samples: points per axis used to integrate the area light.
@@ -177,9 +184,10 @@ class Light:
     ambient: float = 0.4
     bounce: float = 1.5
     shadow: float = 0.8
+    block_shadows: bool = False
     exposure: float = 1.0
     filmic: bool = True
-    samples: int = 12
+    samples: int = 8
 
 
 @dataclass
@@ -561,7 +569,7 @@ def render(blocks: Blocks, background: Tensor, size: int = 128, supersample: int
 
     # 2. shading in linear light. The background's irradiance is smooth: a coarse grid,
     # upsampled to the output resolution (sampling it per subsample would change nothing).
-    low = 16
+    low = 12
     ul, vl = _ray_grid(low, device)
     depth = (CAMERA_X - plane)[:, None, None]
     pts = torch.stack([plane[:, None, None].expand(B, low, low), depth * ul[None, None, :].expand(B, low, low),
@@ -577,25 +585,32 @@ def render(blocks: Blocks, background: Tensor, size: int = 128, supersample: int
     # objects: only the subsamples that hit a block, then a box filter over each pixel
     flat_keys = keys.view(-1)
     hit = (flat_keys != _NO_HIT).nonzero().squeeze(1)
-    accum = torch.zeros(B * res * res, 4, device=device)
+    accum = torch.zeros(B * size * size, 4, device=device)
     if len(hit):
         bh = hit // (res * res)
         ph = hit % (res * res)
+        row, col = ph // res, ph % res
         kh, th = _decode(flat_keys[hit])
         u, v = _ray_grid(res, device)
-        dirs = torch.stack([-torch.ones_like(th), u[ph % res], v[ph // res]], -1)
+        dirs = torch.stack([-torch.ones_like(th), u[col], v[row]], -1)
         p = torch.tensor([CAMERA_X, 0.0, 0.0], device=device) + th[:, None] * dirs
         R = blocks.rotation[bh, kh]
         inner = blocks.half[bh, kh] - blocks.radius[bh, kh][:, None]
         q = torch.einsum("nji,nj->ni", R, p - blocks.center[bh, kh])
         n = torch.einsum("nij,nj->ni", R, _normal(q, inner))
         e = _key_irradiance(p, n, light)
-        if shadows:
+        if shadows and light.block_shadows:
             e = e * _block_shadows(p, bh, kh, blocks, light)
         fill = light.ambient + light.bounce * bg_mean[bh] * ((1 - n[:, :1]) / 2)
-        accum[hit, :3] = blocks.color[bh, kh] * (e[:, None] + fill)
-        accum[hit, 3] = 1.0
-    accum = accum.view(B, size, ss, size, ss, 4).sum((2, 4)).permute(0, 3, 1, 2) / (ss * ss)
+        shaded = torch.cat([blocks.color[bh, kh] * (e[:, None] + fill), torch.ones_like(e)[:, None]], 1)
+        pixel = bh * (size * size) + (row // ss) * size + col // ss
+        if device.type == "cpu":  # a serial, hence deterministic, scatter-add
+            accum.index_add_(0, pixel, shaded)
+        else:  # atomics would make the sums order-dependent: write subsamples, then reduce
+            dense = torch.zeros(B * res * res, 4, device=device)
+            dense[hit] = shaded
+            accum = dense.view(B * size, ss, size * ss * 4).sum(1).view(B * size * size, ss, 4).sum(1)
+    accum = accum.view(B, size, size, 4).permute(0, 3, 1, 2) / (ss * ss)
     radiance = accum[:, :3] + background_radiance * (1 - accum[:, 3:])
     image = filmic(radiance * light.exposure) if light.filmic else _srgb(radiance * light.exposure)
 
