@@ -186,3 +186,18 @@ def test_filmic_curve_and_light_defaults():
     assert (y[1:] >= y[:-1]).all() and y.min() >= 0 and y.max() <= 1
     assert filmic(torch.tensor(1.0)).item() == pytest.approx(1.036 / 2, abs=1e-6)
     assert Light().position == (10.0, 10.0, 10.0)
+
+
+def test_cuda_box_filter_path_equals_the_cpu_scatter():
+    # the dense reduction used on CUDA (deterministic there) must equal the CPU scatter-add
+    from xaibook.world.render import _pixel_sums
+
+    g = torch.Generator().manual_seed(0)
+    B, size, ss = 3, 8, 2
+    hit = torch.randperm(B * (size * ss) ** 2, generator=g)[:200].sort().values
+    b, p = hit // (size * ss) ** 2, hit % (size * ss) ** 2
+    pixel = b * size * size + (p // (size * ss) // ss) * size + (p % (size * ss)) // ss
+    values = torch.rand(len(hit), 4, generator=g)
+    a = _pixel_sums(hit, pixel, values, B, size, ss, scatter=True)
+    d = _pixel_sums(hit, pixel, values, B, size, ss, scatter=False)
+    assert torch.allclose(a, d, atol=1e-6) and a.sum() == pytest.approx(values.sum().item(), rel=1e-5)
