@@ -3,12 +3,14 @@
     python -m xaibook.world two4two --n 1000 --out data/t42 [--sampler biased|unbiased] [--seed 0] [--size 128]
     python -m xaibook.world two4two --from-params parameters.jsonl --out data/t42-rerender
 
-Each generator is a subcommand (``add_parser`` below); the two4two one writes the original
-generator's layout (``parameters.jsonl``, ``{id}.png``, ``{id}_mask.png``).
+Each generator is a subcommand (:data:`GENERATORS`): ``two4two`` writes the original
+generator's layout (``parameters.jsonl``, ``{id}.png``, ``{id}_mask.png``); ``zoo`` and
+``scenes`` come from :mod:`xaibook.world.zoo` and :mod:`xaibook.world.scenes` (``add_cli``).
 """
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import time
 from typing import Callable, Sequence
@@ -51,8 +53,19 @@ def _two4two_parser(sub: argparse._SubParsersAction) -> Handler:
     return run
 
 
+def _from_module(name: str) -> Callable[[argparse._SubParsersAction], Handler]:
+    """The ``add_cli(sub)`` of ``xaibook.world.<name>`` (adds its subparser, returns its handler)."""
+
+    def add(sub: argparse._SubParsersAction) -> Handler:
+        return importlib.import_module(f".{name}", __package__).add_cli(sub)
+
+    return add
+
+
 GENERATORS: dict[str, Callable[[argparse._SubParsersAction], Handler]] = {
     "two4two": _two4two_parser,
+    "zoo": _from_module("zoo"),
+    "scenes": _from_module("scenes"),
 }
 """Subcommand name -> function that adds its parser and returns its handler."""
 
