@@ -25,7 +25,7 @@ import math
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -34,7 +34,7 @@ from torch import Tensor
 from .. import config
 from ..errors import DataFormatError, DataNotFoundError, ParameterError
 from . import colors
-from .render import CAMERA_X, Blocks, Light, Rendered, render
+from .render import Blocks, Light, Rendered, render
 
 OBJ_NAMES = ("peaky", "stretchy")
 LABELS = ("background", "arm_left_top", "arm_left_bottom", "spine_left", "spine_left_center",
@@ -278,7 +278,8 @@ def sample(n: int, sampler: str = "biased", seed: int = 0, distributions: str = 
         n: number of scenes.
         sampler: ``"biased"`` (the study's data: colour predictive where the legs are
             ambiguous, shape biased but not predictive) or ``"unbiased"`` (every factor
-            independent of the class except the legs, which define it).
+            independent of the class except the legs, which define it: colour U[0, 1], shape
+            Beta(0.3, 0.3), the marginals of the biased set without the dependence).
         seed: the same seed gives the same scenes and ids.
         distributions: ``"released"`` (the study code's yaw and position ranges; the book's
             default) or ``"paper"`` (the intended ranges); see the module docstring.
@@ -594,8 +595,3 @@ class Two4TwoDataset(torch.utils.data.Dataset):
     def factors(self) -> Tensor:
         return torch.tensor([p.factors() for p in self.params], dtype=torch.float32)
 
-
-def iter_batches(params: Sequence[Two4TwoParams], batch: int) -> Iterable[list[Two4TwoParams]]:
-    params = list(params)
-    for s in range(0, len(params), batch):
-        yield params[s:s + batch]
