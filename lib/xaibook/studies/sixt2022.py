@@ -386,3 +386,644 @@ def replication_power_chart(ns: Sequence[int] = tuple(range(10, 401, 10)), alpha
     chart = alt.layer(lines, target, study).properties(
         width=420, height=240, title=f"Power of a replication (two-sided, alpha = {alpha:g}) at the published accuracies")
     return charts.provenance(chart, data=SOURCE_T2 + "; power computed here (xaibook.stats.power_curve)", scale="n/a")
+
+
+# =====================================================================================================
+# The computed side: the study's pipeline rebuilt on the offline world (Sec. 3-5, App. A)
+# =====================================================================================================
+# Everything below trains and measures models here. Every expensive step is cached (xaibook.cache),
+# keyed by the run scale's sizes, and takes its sizes from :func:`sizes`.
+
+TABLE1_FACTORS = ("arm_position", "obj_color", "spherical", "bg_color", "obj_rotation_yaw", "bending")
+"""The six factors of Table 1 (Table 3 adds pitch, roll and the two positions)."""
+COLUMNS = ("very certain Peeky", "certain Peeky", "unsure", "certain Stretchy", "very certain Stretchy")
+"""The five logit columns of the baseline grid (Sec. 4; Fig. 1a)."""
+PAPER_ACCURACY = 96.7
+PAPER_PARAMETERS = 261_000_000
+SOURCE_MODEL = "Sixt et al. 2022, Sec. 4 and App. A.2"
+_SPLIT_SEEDS = {"train": 1, "test": 2}
+_TIMINGS: dict[str, dict] = {}
+
+
+def sizes(scale: "str | None" = None) -> dict:
+    """Data, model-independent and presentation sizes at a run scale (``smoke``, ``default``, ``paper``).
+
+    The INN's own sizes (image side, depth, epochs) come from
+    :func:`xaibook.models.glow.default_settings`; the image side used here is the same.
+    """
+    from .. import config
+    from ..models.glow import default_settings
+
+    sc = config.Scale(scale) if scale else config.scale()
+    image_size = default_settings(sc)["model"]["image_size"]
+    s = sc.pick(
+        smoke=dict(n_train=128, n_test=64, supersample=1, importance_n=12, importance_factors=TABLE1_FACTORS,
+                   importance_seeds=(0,), observer_train=64, observer_test=32, observer_epochs=2,
+                   observer_width=0.5, grid_rows=2, n_interpolations=4, interpolation_steps=5,
+                   concept_images=64, gallery_per_class=3),
+        default=dict(n_train=2000, n_test=500, supersample=2, importance_n=200, importance_factors=TABLE1_FACTORS,
+                     importance_seeds=(0,), observer_train=1500, observer_test=300, observer_epochs=8,
+                     observer_width=1.0, grid_rows=10, n_interpolations=30, interpolation_steps=9,
+                     concept_images=500, gallery_per_class=6),
+        paper=dict(n_train=20000, n_test=5000, supersample=2, importance_n=1000,
+                   importance_factors=tuple(PAPER_NAMES_ORDER), importance_seeds=(0, 1), observer_train=20000,
+                   observer_test=2000, observer_epochs=20, observer_width=1.0, grid_rows=10,
+                   n_interpolations=100, interpolation_steps=11, concept_images=5000, gallery_per_class=6),
+    )
+    s.update(scale=sc.name, image_size=image_size)
+    return s
+
+
+PAPER_NAMES_ORDER = ("arm_position", "obj_color", "spherical", "position_y", "bg_color", "obj_rotation_yaw",
+                     "obj_rotation_roll", "bending", "obj_rotation_pitch", "position_x")
+"""Table 3's factors in the paper's row order."""
+
+
+def _timed(step: str, key: dict, compute):
+    """Run ``compute()`` and remember its wall time; the first (cold-cache) time is stored in the cache."""
+    import time
+
+    from .. import cache
+
+    t0 = time.perf_counter()
+    value = compute()
+    seconds = time.perf_counter() - t0
+    first = cache.cached("sixt2022_timing", {"step": step, "key": key}, lambda: {"seconds": seconds}, fmt="pkl")
+    _TIMINGS.setdefault(step, {"step": step, "first_run_s": first["seconds"], "this_run_s": seconds})
+    return value
+
+
+def timings() -> pd.DataFrame:
+    """Wall time of each computed step: at its first run (cold cache) and at its first call in this process
+    (short when it was cached). Steps run in the order listed; none includes another."""
+    return pd.DataFrame(list(_TIMINGS.values()), columns=["step", "first_run_s", "this_run_s"])
+
+
+# ----------------------------------------------------------------------------------------- dataset
+def split_sizes() -> pd.DataFrame:
+    """Images per split at each run scale, next to the study's (60k / 5k / 5k, released study code)."""
+    from ..models.glow import default_settings
+
+    rows = [{"scale": sc, "train (biased)": sizes(sc)["n_train"], "test (biased)": sizes(sc)["n_test"],
+             "observer train (unbiased)": sizes(sc)["observer_train"],
+             "observer test (unbiased)": sizes(sc)["observer_test"],
+             "importance scenes per factor": sizes(sc)["importance_n"],
+             "image side (px)": default_settings(sc)["model"]["image_size"]} for sc in ("smoke", "default", "paper")]
+    rows.append({"scale": "study (Sixt et al.)", "train (biased)": 60000, "test (biased)": 5000,
+                 "observer train (unbiased)": None, "observer test (unbiased)": None,
+                 "importance scenes per factor": None, "image side (px)": 128})
+    out = pd.DataFrame(rows)
+    for c in out.columns[1:]:
+        out[c] = out[c].astype("Int64")
+    return out
+
+
+def dataset_params(split: str) -> list:
+    """The scenes of a split of the study's biased data set at the current scale (``train`` or ``test``)."""
+    from ..world import two4two
+
+    if split not in _SPLIT_SEEDS:
+        raise ParameterError(f"split must be 'train' or 'test', got {split!r}")
+    s = sizes()
+    return two4two.sample(s["n_train"] if split == "train" else s["n_test"], sampler="biased",
+                          seed=_SPLIT_SEEDS[split])
+
+
+def dataset_images(split: str):
+    """``(params, images uint8 [N,3,S,S], labels [N])`` of a split, rendered at the model's image side (cached)."""
+    import torch
+
+    from ..world.importance import render_cached
+
+    s = sizes()
+    params = dataset_params(split)
+    images = _timed(f"render {split} set ({len(params)} images, {s['image_size']} px)", {"n": len(params), **s},
+                    lambda: render_cached(params, size=s["image_size"], supersample=s["supersample"],
+                                          desc=f"render {split} set"))
+    labels = torch.tensor([p.target for p in params])
+    return params, images, labels
+
+
+def gallery_figure(per_class: int | None = None):
+    """Figure: Peeky (top row) and Stretchy (bottom row) test scenes, rendered at 128 px (Fig. 2 of the paper)."""
+    import matplotlib.pyplot as plt
+
+    from ..world.importance import render_cached
+
+    per_class = per_class or sizes()["gallery_per_class"]
+    params = dataset_params("test")
+    rows = [[p for p in params if p.obj_name == name][:per_class] for name in ("peaky", "stretchy")]
+    images = render_cached(rows[0] + rows[1], size=128, supersample=2, desc="gallery")
+    fig, axes = plt.subplots(2, per_class, figsize=(1.7 * per_class, 4.4))
+    for r in range(2):
+        for c in range(per_class):
+            p, ax = rows[r][c], axes[r, c]
+            ax.imshow(images[r * per_class + c].permute(1, 2, 0).numpy())
+            ax.set_xticks([]), ax.set_yticks([])
+            ax.set_title(f"legs {p.arm_position:.2f}\ncolour {p.obj_color:.2f}", fontsize=8)
+        axes[r, 0].set_ylabel(("Peeky", "Stretchy")[r], fontsize=11)
+    fig.suptitle("Two4Two test scenes of the biased sampler (rendered here at 128 px)", fontsize=11)
+    fig.text(0.01, 0.005, f"Data: offline world (xaibook.world.two4two, biased sampler) · scale: {sizes()['scale']}",
+             fontsize=8, color="#666")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    plt.close(fig)
+    return fig
+
+
+def joint_distribution_chart(n: int = 4000, seed: int = 0, bins: int = 20) -> alt.TopLevelMixin:
+    """Figure (the paper's Fig. 3): how often each combination of legs' position and shape, colour or
+    background occurs in the biased sampler, per class (parameters only, no rendering).
+
+    A 2-D histogram of ``n`` scenes with ``bins`` x ``bins`` cells per panel; the dashed lines mark the
+    band [0.48, 0.52] where the legs are ambiguous.
+    """
+    from ..world import two4two
+
+    params = two4two.sample(n, sampler="biased", seed=1000 + seed)
+    legs = np.array([p.arm_position for p in params])
+    cls = np.array(["Stretchy" if p.obj_name == "stretchy" else "Peeky" for p in params])
+    factors = {"Shape (spherical)": [p.spherical for p in params], "Color": [p.obj_color for p in params],
+               "Background": [p.bg_color for p in params]}
+    edges = np.linspace(0, 1, bins + 1)
+    rows = []
+    for name, values in factors.items():
+        values = np.asarray(values)
+        for c in ("Peeky", "Stretchy"):
+            m = cls == c
+            h, _, _ = np.histogram2d(legs[m], values[m], bins=[edges, edges])
+            for i in range(bins):
+                for j in range(bins):
+                    if h[i, j]:
+                        rows.append({"factor": name, "class": c, "legs": edges[i], "legs2": edges[i + 1],
+                                     "value": edges[j], "value2": edges[j + 1], "scenes": int(h[i, j])})
+    df = pd.DataFrame(rows)
+    rects = alt.Chart().mark_rect(aria=False).encode(
+        x=alt.X("legs:Q", scale=alt.Scale(domain=[0, 1]), title="legs' position"), x2="legs2:Q",
+        y=alt.Y("value:Q", scale=alt.Scale(domain=[0, 1]), title="factor value"), y2="value2:Q",
+        color=alt.Color("scenes:Q", scale=alt.Scale(scheme="greys", type="sqrt"), title="scenes"))
+    band = [alt.Chart().transform_aggregate(n="count()", groupby=["factor", "class"]).mark_rule(
+        strokeDash=[3, 3], color="#d62728", aria=False).encode(x=alt.datum(v)) for v in (0.48, 0.52)]
+    layered = alt.layer(rects, *band, data=df)
+    chart = layered.properties(width=170, height=150).facet(
+        column=alt.Column("factor:N", title=None, sort=list(factors)),
+        row=alt.Row("class:N", title=None))
+    chart = chart.properties(title="Joint distribution of the legs' position with shape, colour and background")
+    return charts.provenance(chart, data=f"offline world: {n} scenes of the study's biased sampler (dashed: legs "
+                                         "ambiguous, [0.48, 0.52])", scale="n/a (parameters only)")
+
+
+# ------------------------------------------------------------------------------------------- model
+def trained_model():
+    """The invertible classifier (:mod:`xaibook.models.glow`) trained on the biased training split (cached).
+
+    Returns ``(model, history)``.
+    """
+    from ..models.glow import default_settings, trained_glow_classifier
+
+    s = sizes()
+    _, train_images, train_labels = dataset_images("train")
+    key = {"study": "sixt2022", "sampler": "biased", "split": "train", "n": s["n_train"], "seed": _SPLIT_SEEDS["train"],
+           "size": s["image_size"], "supersample": s["supersample"]}
+
+    model, history = _timed("INN training", {**key, "settings": default_settings()},
+                            lambda: trained_glow_classifier(key, lambda: (train_images, train_labels)))
+    return model.cpu().eval(), history
+
+
+def test_logits(model):
+    """The model's logits on the test split (cached under the model's weights)."""
+    from .. import cache
+    from ..world.importance import model_fingerprint, predict_logits
+
+    _, images, _ = dataset_images("test")
+    key = {"model": model_fingerprint(model), "n": len(images), **sizes()}
+    return _timed("test-set logits", key, lambda: cache.cached(
+        "sixt2022_test_logits", key, lambda: predict_logits(model, images.float() / 255)))
+
+
+def model_summary(model, history: dict) -> pd.DataFrame:
+    """The model next to the paper's: size, test accuracy, and how exactly it inverts (App. A.2)."""
+    import torch
+
+    _, images, labels = dataset_images("test")
+    logits = test_logits(model)
+    acc = 100 * float(((logits > 0).long() == labels).float().mean())
+    x = images[:64].float() / 255
+    with torch.no_grad():
+        rec = model.decode(model.encode(x))
+        bpd = -float(model.log_prob(x).mean())
+    s = sizes()
+    cfg = model.config
+    rows = [
+        ("parameters", f"{model.n_parameters():,}", f"{PAPER_PARAMETERS:,} (approx.)", SOURCE_MODEL),
+        ("levels x flow steps", f"{cfg['levels']} levels, steps {cfg['steps_per_level']}", "7 blocks x 32 steps",
+         SOURCE_MODEL),
+        ("image side (px)", str(cfg["image_size"]), "128", "Sixt et al. 2022, Sec. 3"),
+        ("training images (biased)", f"{s['n_train']:,}", "60,000 (released study code)", "study code"),
+        ("epochs", str(len(history.get("nll", []))), "not reported", ""),
+        ("test accuracy (%)", f"{acc:.1f} (n = {len(labels)})", f"{PAPER_ACCURACY}", "Sixt et al. 2022, Sec. 4"),
+        ("test NLL (bits/dim)", f"{bpd:.2f}", "not reported", ""),
+        ("max |decode(encode(x)) - x|", f"{float((rec - x).abs().max()):.1e}", "exact by construction", ""),
+    ]
+    return pd.DataFrame(rows, columns=["quantity", "ours", "paper", "paper source"])
+
+
+# -------------------------------------------------------------------------------------- importance
+def importance(model):
+    """Ground-truth importance of the model (Tables 1/3) on the first test scenes, per intervention seed.
+
+    Returns an :class:`xaibook.world.importance.Importance` whose table has one row per factor and seed.
+    """
+    from ..world import importance as imp
+
+    s = sizes()
+    params = dataset_params("test")[: s["importance_n"]]
+    base = test_logits(model)[: s["importance_n"]]
+    fn = imp.render_images(size=s["image_size"], supersample=s["supersample"])
+    results = []
+    for seed in s["importance_seeds"]:
+        results.append(_timed(f"importance (seed {seed}, {len(s['importance_factors'])} factors x {len(params)} scenes)",
+                              {"model": imp.model_fingerprint(model), **s},
+                              lambda seed=seed: imp.ground_truth_importance(
+                                  model, params, s["importance_factors"], images_fn=fn, seed=seed,
+                                  base_logits=base)))
+    table = pd.concat([r.table for r in results], ignore_index=True)
+    samples = pd.concat([r.samples.assign(seed=sd) for r, sd in zip(results, s["importance_seeds"])],
+                        ignore_index=True)
+    return imp.Importance(table=table, samples=samples)
+
+
+def importance_comparison(result) -> pd.DataFrame:
+    """Our importance table beside Table 3 (Table 1 for its six factors): one row per factor, both sources.
+
+    With several intervention seeds, ``ours`` is the mean and ``ours_spread`` the max - min over seeds.
+    """
+    from ..world.importance import METRICS, PAPER_NAMES
+
+    t = result.table
+    ours = t.groupby("factor")[list(METRICS)].mean()
+    spread = t.groupby("factor")[list(METRICS)].agg(lambda v: v.max() - v.min())
+    paper = published_importance().set_index("factor")
+    rows = []
+    for f in PAPER_NAMES_ORDER:
+        name = PAPER_NAMES[f]
+        row = {"factor": name, "measured here": f in ours.index}
+        for m in METRICS:
+            row[f"{m} (ours)"] = ours.loc[f, m] if f in ours.index else np.nan
+            if t["seed"].nunique() > 1:
+                row[f"{m} (ours, spread over seeds)"] = spread.loc[f, m] if f in ours.index else np.nan
+            row[f"{m} (paper)"] = paper.loc[name, m]
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    out["n per factor (ours)"] = int(t["n"].iloc[0])
+    out["paper source"] = "Sixt et al. 2022, Table 3 (p. 14); first six rows also Table 1 (p. 5)"
+    return out
+
+
+def importance_sentence(result) -> str:
+    """A sentence, generated from the numbers, on whether our ranking agrees with the paper's
+    (legs > colour > shape > every unbiased factor), per measure, with the paper's own numbers
+    checked the same way on the same factors."""
+    from ..world.importance import PAPER_NAMES, ranking_agrees
+
+    t = result.table.groupby("factor", as_index=False)[["prediction_flip", "median_logit_change", "r2"]].mean()
+    paper = published_importance().rename(columns={"factor": "name"})
+    paper["factor"] = paper["name"].map({v: k for k, v in PAPER_NAMES.items()})
+    paper = paper[paper["factor"].isin(t["factor"])]
+
+    def verdict(check: dict) -> str:
+        if check["agrees"]:
+            return "holds"
+        pairs = ", ".join(f"{PAPER_NAMES[a]} ≤ {PAPER_NAMES[b]}" for a, b in check["violations"][:3])
+        more = len(check["violations"]) - 3
+        return f"breaks ({pairs}{f', and {more} more' if more > 0 else ''})"
+
+    parts = []
+    for metric, label in (("prediction_flip", "prediction flips"), ("r2", "R²"),
+                          ("median_logit_change", "median |Δ logit|")):
+        parts.append(f"on {label} it {verdict(ranking_agrees(t, metric))} for our model and "
+                     f"{verdict(ranking_agrees(paper, metric))} for the paper's")
+    return "The ranking legs > colour > shape > every unbiased factor: " + "; ".join(parts) + "."
+
+
+def importance_comparison_chart(result) -> alt.TopLevelMixin:
+    """Figure: prediction flips and R^2 per factor, ours beside the paper's Table 3."""
+    cmp = importance_comparison(result)
+    cmp = cmp[cmp["measured here"]]
+    rows = []
+    for _, r in cmp.iterrows():
+        for m, label in (("prediction_flip", "prediction flips (%)"), ("r2", "R² (delta factor -> delta logit)"),
+                         ("median_logit_change", "median |delta logit|")):
+            rows.append({"factor": r["factor"], "measure": label, "source": "ours", "value": r[f"{m} (ours)"]})
+            rows.append({"factor": r["factor"], "measure": label, "source": "paper (Table 3)",
+                         "value": r[f"{m} (paper)"]})
+    df = pd.DataFrame(rows)
+    order = list(cmp["factor"])
+    chart = alt.Chart(df).mark_bar().encode(
+        y=alt.Y("factor:N", sort=order, title=None), x=alt.X("value:Q", title=None),
+        yOffset=alt.YOffset("source:N"),
+        color=alt.Color("source:N", scale=alt.Scale(domain=["ours", "paper (Table 3)"], range=["#1f77b4", "#bbbbbb"])),
+        tooltip=["factor", "measure", "source", alt.Tooltip("value:Q", format=".3f")],
+    ).properties(width=190, height=200).facet(column=alt.Column("measure:N", title=None)).resolve_scale(x="independent")
+    chart = chart.properties(title="Ground-truth importance: our INN beside the paper's")
+    s = sizes()
+    return charts.provenance(chart, data=f"ours: INN trained here, {s['importance_n']} test scenes per factor, "
+                                         "resampled one factor at a time; paper: Sixt et al. 2022, Table 3")
+
+
+# ---------------------------------------------------------------------------- explanation conditions
+def logit_edges(logits, trim: float = 0.01) -> np.ndarray:
+    """Edges of the five baseline columns: the logit range (from the ``trim`` to the ``1 - trim``
+    quantile of the test logits, so that one outlier does not empty the middle) cut into five equal
+    parts, each 20 % of the range (Sec. 4). Logits outside the range fall into the end columns."""
+    v = np.asarray(logits, dtype=np.float64)
+    lo, hi = np.quantile(v, trim), np.quantile(v, 1 - trim)
+    if not hi > lo:
+        raise ParameterError("the test logits are (nearly) constant; the model has not learned anything to show")
+    return np.linspace(lo, hi, len(COLUMNS) + 1)
+
+
+def baseline_grid(logits, rows: int | None = None, seed: int = 0) -> pd.DataFrame:
+    """The baseline condition (Sec. 4, Fig. 1a): real test images in five logit columns, ``rows`` per column.
+
+    Returns one row per cell: ``column`` (0-4), ``column_name``, ``row``, ``index`` (into the test set)
+    and ``logit``; a column with fewer images than ``rows`` leaves its last cells empty.
+    """
+    rows = rows or sizes()["grid_rows"]
+    v = np.asarray(logits, dtype=np.float64)
+    edges = logit_edges(v)
+    col = np.clip(np.digitize(v, edges[1:-1]), 0, len(COLUMNS) - 1)
+    rng = np.random.default_rng(seed)
+    cells = []
+    for c in range(len(COLUMNS)):
+        members = np.flatnonzero(col == c)
+        pick = rng.choice(members, size=min(rows, len(members)), replace=False) if len(members) else []
+        pick = sorted(pick, key=lambda i: v[i])
+        for r, i in enumerate(pick):
+            cells.append({"column": c, "column_name": COLUMNS[c], "row": r, "index": int(i), "logit": float(v[i]),
+                          "column_low": edges[c], "column_high": edges[c + 1], "column_size": len(members)})
+    return pd.DataFrame(cells)
+
+
+def column_targets(logits) -> np.ndarray:
+    """Target logits of the counterfactual columns: the centres of the five baseline columns."""
+    e = logit_edges(logits)
+    return (e[:-1] + e[1:]) / 2
+
+
+def _image_grid(images, n_rows: int, n_cols: int, title: str, caption: str, col_titles=None, row_titles=None,
+                cell: float = 1.25):
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(cell * n_cols + 0.6, cell * n_rows + 0.9), squeeze=False)
+    for r in range(n_rows):
+        for c in range(n_cols):
+            ax = axes[r, c]
+            ax.set_xticks([]), ax.set_yticks([])
+            for sp in ax.spines.values():
+                sp.set_visible(False)
+            img = images.get((r, c)) if isinstance(images, dict) else images[r][c]
+            if img is not None:
+                arr = img.float() / 255 if not img.dtype.is_floating_point else img
+                ax.imshow(arr.clamp(0, 1).permute(1, 2, 0).numpy())
+            if r == 0 and col_titles is not None:
+                ax.set_title(col_titles[c], fontsize=8)
+            if c == 0 and row_titles is not None:
+                ax.set_ylabel(row_titles[r], fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.text(0.01, 0.005, caption, fontsize=7, color="#666")
+    fig.tight_layout(rect=(0, 0.025, 1, 1), pad=0.3)
+    plt.close(fig)
+    return fig
+
+
+def baseline_figure(images, grid: pd.DataFrame):
+    """Figure: the baseline grid as participants saw it (columns labelled by certainty)."""
+    n_rows = int(grid["row"].max()) + 1
+    cells = {(int(r.row), int(r.column)): images[int(r.index)] for r in grid.itertuples()}
+    spans = grid.groupby("column")[["column_low", "column_high"]].first()
+    titles = [f"{COLUMNS[c]}\n[{spans.loc[c, 'column_low']:.1f}, {spans.loc[c, 'column_high']:.1f}]"
+              if c in spans.index else COLUMNS[c] for c in range(len(COLUMNS))]
+    return _image_grid(cells, n_rows, len(COLUMNS), "Baseline: real test images sorted into five logit columns",
+                       f"Data: offline Two4Two test set, INN trained here; column range in logits · scale: "
+                       f"{sizes()['scale']}", col_titles=titles)
+
+
+def counterfactual_grid(model, images, logits, rows: int | None = None, seed: int = 1):
+    """The INN condition (Sec. 4, Fig. 1b): one row per real start image (not shown), moved to the
+    centre logit of each baseline column and inverted. Returns ``(counterfactuals [R,5,3,H,W] in [0,1],
+    start indices [R], targets [5], achieved logits [R,5])`` (cached)."""
+    import torch
+
+    from .. import cache
+    from ..explain.counterfactual import counterfactual
+    from ..world.importance import model_fingerprint, predict_logits
+
+    rows = rows or sizes()["grid_rows"]
+    targets = column_targets(logits)
+    rng = np.random.default_rng(seed)
+    start = np.sort(rng.choice(len(images), size=min(rows, len(images)), replace=False))
+
+    def compute():
+        cf = counterfactual(model, images[start].float() / 255, torch.tensor(targets, dtype=torch.float32))
+        achieved = predict_logits(model, cf.reshape(-1, *cf.shape[2:])).reshape(cf.shape[:2])
+        return {"cf": cf.clamp(0, 1), "achieved": achieved}
+
+    key = {"model": model_fingerprint(model), "start": start, "targets": targets}
+    out = _timed("counterfactual grid", key, lambda: cache.cached("sixt2022_counterfactual_grid", key, compute))
+    return out["cf"], start, targets, out["achieved"]
+
+
+def counterfactual_figure(cf, targets):
+    """Figure: the counterfactual rows, columns labelled by their target logit."""
+    titles = [f"{COLUMNS[c]}\nlogit {t:+.1f}" for c, t in enumerate(targets)]
+    return _image_grid([[cf[r, c] for c in range(cf.shape[1])] for r in range(cf.shape[0])], cf.shape[0],
+                       cf.shape[1], "INN counterfactuals: each row moves one real image along the classifier weight",
+                       f"Data: offline Two4Two test images (start images not shown), INN trained here · scale: "
+                       f"{sizes()['scale']}", col_titles=titles)
+
+
+def concept_layer(model) -> str:
+    """The layer the concepts factorise: the middle affine coupling of the level whose output is 8x8
+    (the paper: layer 342 of 641, an affine coupling layer at 8x8, Sec. 4 and App. A.2)."""
+    side = model.config["image_size"]
+    for i, steps in enumerate(model.config["steps_per_level"]):
+        if side // 2 ** (i + 1) == 8:
+            if i + 1 > model.classifier_level:
+                break
+            return f"levels.{i}.steps.{(steps - 1) // 2}.coupling"
+    raise ParameterError(f"the model has no 8x8 level at or before its classifier (image side {side}); "
+                         "pass a layer name to explain.concepts.discover_concepts directly")
+
+
+def concepts(model, images, logits):
+    """The concepts condition (Sec. 4, Fig. 1c): PCA of the 8x8 coupling layer's activations over the test
+    images, 10 components, the 5 most correlated with the logit, 5 exemplars each (cached)."""
+    from .. import cache
+    from ..explain.concepts import discover_concepts
+    from ..world.importance import model_fingerprint
+
+    n = min(sizes()["concept_images"], len(images))
+    layer = concept_layer(model)
+    key = {"model": model_fingerprint(model), "n": n, "layer": layer}
+    return _timed("concepts", key, lambda: cache.cached(
+        "sixt2022_concepts", key, lambda: discover_concepts(model, layer, images[:n], logits[:n], n_components=10,
+                                                            keep=5, n_exemplars=5), fmt="pkl"))
+
+
+def concepts_figure(explanation):
+    """Figure: the five concepts as participants saw them, one row each with its correlation r."""
+    sel = explanation.selected
+    k, m = explanation.panels.shape[:2]
+    rows = [f"concept {int(c) + 1}\nr = {r:+.2f}" for c, r in zip(sel["component"], sel["r"])]
+    return _image_grid([[explanation.panels[i, j] for j in range(m)] for i in range(k)], k, m,
+                       "Concepts: exemplars of the five components most correlated with the logit",
+                       "Data: offline Two4Two test images, PCA of an 8x8 coupling layer of the INN trained here; "
+                       f"bright = concept region · scale: {sizes()['scale']}", row_titles=rows)
+
+
+# ----------------------------------------------------------------------------------------- observer
+def observer():
+    """The observer MobileNetV2 trained on unbiased Two4Two at the current scale (cached): ``(model, info)``."""
+    from ..world.observer import trained_observer
+
+    s = sizes()
+    return _timed("observer (render + train)", s, lambda: trained_observer(
+        s["observer_train"], s["observer_test"], size=s["image_size"], supersample=s["supersample"],
+        epochs=s["observer_epochs"], width_mult=s["observer_width"]))
+
+
+def observer_error_table(info: dict) -> pd.DataFrame:
+    """The observer's test MSE per factor (observer units) beside the paper's Table 7."""
+    from ..world.importance import PAPER_NAMES
+
+    paper = published.load("sixt2022_table7").set_index("attribute")["value"]
+    paper.index = paper.index.str.replace("Shapes", "Shape")
+    t = info["test_error"].copy()
+    t["test_mse (paper)"] = t["name"].map(paper)
+    t["paper source"] = "Sixt et al. 2022, Table 7 (App. A.3, p. 17)"
+    return t.rename(columns={"test_mse": "test_mse (ours)"})[
+        ["name", "test_mse (ours)", "mse_predicting_mean", "r2", "test_mse (paper)", "paper source"]]
+
+
+def interpolations(model, obs, images, logits, seed: int = 2) -> dict:
+    """Counterfactual interpolations spanning 99 % of the test logits (0.5 to 99.5 % quantile), read by the
+    observer (Sec. 5.3, Fig. 5/6, Table 6). Returns ``readings [B,T,F]`` (observer units), ``targets [T]``,
+    ``achieved`` logits ``[B,T]`` and the start indices (cached)."""
+    import torch
+
+    from .. import cache
+    from ..explain.counterfactual import counterfactual
+    from ..world.importance import model_fingerprint, predict_logits
+    from ..world.observer import measure_factors
+
+    s = sizes()
+    v = np.asarray(logits, dtype=np.float64)
+    targets = np.linspace(np.quantile(v, 0.005), np.quantile(v, 0.995), s["interpolation_steps"])
+    rng = np.random.default_rng(seed)
+    start = np.sort(rng.choice(len(images), size=min(s["n_interpolations"], len(images)), replace=False))
+
+    def compute():
+        readings, achieved = [], []
+        for b in range(0, len(start), 10):
+            cf = counterfactual(model, images[start[b:b + 10]].float() / 255,
+                                torch.tensor(targets, dtype=torch.float32)).clamp(0, 1)
+            readings.append(measure_factors(obs, cf))
+            achieved.append(predict_logits(model, cf.reshape(-1, *cf.shape[2:])).reshape(cf.shape[:2]))
+        return {"readings": torch.cat(readings), "achieved": torch.cat(achieved), "targets": targets, "start": start}
+
+    key = {"model": model_fingerprint(model), "observer": model_fingerprint(obs), "start": start, "targets": targets}
+    return _timed("observer on interpolations", key, lambda: cache.cached("sixt2022_interpolations", key, compute))
+
+
+def observer_change_table(result: dict, info: dict) -> pd.DataFrame:
+    """Table 6 beside ours: mean (sd) of the largest minus smallest observer reading along an interpolation,
+    with the observer's own test RMSE per factor (a change below it cannot be told from observer noise)."""
+    from ..world.observer import interpolation_changes
+
+    ours = interpolation_changes(result["readings"])
+    paper = published.load("sixt2022_table6")
+    paper["attribute"] = paper["attribute"].str.replace("Shapes", "Shape")
+    wide = paper.pivot(index="attribute", columns="metric", values="value")
+    ours["paper mean"] = ours["name"].map(wide["mean_maximal_change"])
+    ours["paper std"] = ours["name"].map(wide["std"])
+    rmse = info["test_error"].set_index("factor")["test_mse"] ** 0.5
+    ours["observer test RMSE (ours)"] = ours["factor"].map(rmse)
+    ours["paper source"] = "Sixt et al. 2022, Table 6 (p. 15)"
+    return ours.rename(columns={"mean_maximal_change": "mean (ours)", "std": "std (ours)"})
+
+
+def background_sentence(table: pd.DataFrame) -> str:
+    """A sentence, generated from the numbers, on whether the background changes a little along the
+    interpolations, as the paper found (0.045)."""
+    t = table.set_index("factor")
+    bg, rmse = t.loc["bg_color", "mean (ours)"], t.loc["bg_color", "observer test RMSE (ours)"]
+    legs = t.loc["arm_position", "mean (ours)"]
+    relevant_min = t.loc[["arm_position", "obj_color", "spherical"], "mean (ours)"].min()
+    verdict = ("changes a little, as the paper found" if rmse < bg < relevant_min else
+               "changes no more than the observer's own error, so a change cannot be claimed" if bg <= rmse else
+               "changes as much as a relevant factor")
+    return (f"Along our interpolations the observer's background reading moves by {bg:.3f} on average "
+            f"(paper: 0.045), against {legs:.3f} for the legs (paper: 0.662); the observer's test RMSE on the "
+            f"background is {rmse:.3f}. The background therefore {verdict}.")
+
+
+def observer_chart(result: dict, factors: Sequence[str] = ("arm_position", "obj_color", "spherical", "bg_color",
+                                                            "bending", "obj_rotation_yaw")) -> alt.TopLevelMixin:
+    """Figure (the paper's Fig. 5/6): the observer's reading of each factor along every interpolation."""
+    from ..world.importance import PAPER_NAMES
+    from ..world.two4two import FACTORS
+
+    r = result["readings"].numpy()
+    rows = []
+    for b in range(r.shape[0]):
+        for t, target in enumerate(result["targets"]):
+            for f in factors:
+                rows.append({"sample": b, "target logit": float(target), "factor": PAPER_NAMES[f],
+                             "observer reading": float(r[b, t, FACTORS.index(f)])})
+    df = pd.DataFrame(rows)
+    chart = alt.Chart(df).mark_line(opacity=0.5, strokeWidth=1).encode(
+        x=alt.X("target logit:Q"), y=alt.Y("observer reading:Q", scale=alt.Scale(domain=[-0.1, 1.1])),
+        detail="sample:N", color=alt.value("#1f77b4"),
+    ).properties(width=150, height=130).facet(
+        facet=alt.Facet("factor:N", sort=[PAPER_NAMES[f] for f in factors], title=None), columns=3)
+    chart = chart.properties(title="Factor values read by the observer along the INN counterfactual interpolations")
+    return charts.provenance(chart, data=f"{r.shape[0]} interpolations of test images (INN trained here), observer "
+                                         "MobileNetV2 trained here on unbiased Two4Two; units: factor range -> [0, 1]")
+
+
+# ------------------------------------------------------------------------------ generated sentences
+def model_sentence(summary: pd.DataFrame) -> str:
+    """The model's size, accuracy and invertibility beside the paper's, from :func:`model_summary`."""
+    t = summary.set_index("quantity")["ours"]
+    acc = float(t["test accuracy (%)"].split()[0])
+    n_params = int(t["parameters"].replace(",", ""))
+    gap = PAPER_ACCURACY - acc
+    how = ("matches the paper's" if abs(gap) < 1 else f"is {gap:.1f} points below the paper's" if gap > 0
+           else f"is {-gap:.1f} points above the paper's")
+    return (f"Our INN has {n_params:,} parameters, about 1/{PAPER_PARAMETERS / n_params:,.0f} of the paper's 261 million, "
+            f"and its test accuracy of {acc:.1f} % {how} {PAPER_ACCURACY} % (Sec. 4). Encoding and decoding a test "
+            f"image reproduces it up to {t['max |decode(encode(x)) - x|']} per pixel (pixel values lie in [0, 1]), "
+            "so the counterfactuals below are exact inverses of moved latents.")
+
+
+def counterfactual_sentence(achieved, targets) -> str:
+    """How exactly the counterfactuals reach their target logits (the model re-classifies them)."""
+    import torch
+
+    err = (torch.as_tensor(achieved, dtype=torch.float64) - torch.as_tensor(targets, dtype=torch.float64)).abs()
+    return (f"Classified again, the {err.numel()} counterfactual images (before clipping to [0, 1] for display) "
+            f"reach their target logits within {float(err.max()):.2g} (median {float(err.median()):.2g}).")
+
+
+def concepts_sentence(explanation) -> str:
+    """The kept concepts' correlations with the logit beside the paper's range (r 0.21 to 0.34, Sec. 4)."""
+    sel = explanation.selected
+    lo, hi = float(sel["abs_r"].min()), float(sel["abs_r"].max())
+    n_pos = int((sel["r"] > 0).sum())
+    ev = 100 * float(explanation.concepts.explained_variance_ratio.sum())
+    return (f"The five kept components correlate with the logit at |r| from {lo:.2f} to {hi:.2f} (paper: 0.21 to "
+            f"0.34, Sec. 4); {n_pos} of them go with Stretchy (r > 0) and {5 - n_pos} with Peeky. All ten "
+            f"components together explain {ev:.0f} % of the layer's variance. A concept row shows where a direction "
+            "of the activations is strong, not what it means; the participants had to guess that, and in the study "
+            "they mostly could not.")

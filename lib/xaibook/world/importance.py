@@ -60,6 +60,14 @@ def render_images(size: int = 64, supersample: int = 2, device: torch.device | s
     return images_fn
 
 
+def scenes_fingerprint(params: Sequence[Two4TwoParams]) -> str:
+    """A short content hash of a list of scenes (ids and every parameter), for cache keys."""
+    h = hashlib.sha256()
+    for p in params:
+        h.update(repr((p.id, p.obj_name, p.fliplr, p.labeling_error, *p.factors())).encode())
+    return f"{len(params)}:{h.hexdigest()[:20]}"
+
+
 def model_fingerprint(model: nn.Module) -> str:
     """A short content hash of a model's class, parameters and buffers (a cache key for its results)."""
     h = hashlib.sha256(type(model).__qualname__.encode())
@@ -167,7 +175,7 @@ def ground_truth_importance(model: nn.Module, params: Sequence[Two4TwoParams],
     caching = use_cache and fn_key is not None
     key = {"model": model_fingerprint(model) if caching else None, "images_fn": fn_key, "seed": int(seed),
            "distributions": distributions,
-           "scenes": [[p.id, *p.factors(), p.obj_name, p.fliplr] for p in params]}
+           "scenes": scenes_fingerprint(params)}
 
     def logits_of(chunk: Sequence[Two4TwoParams]) -> Tensor:
         return predict_logits(model, images_fn(list(chunk)), batch_size=batch_size)
@@ -239,7 +247,7 @@ def render_cached(params: Sequence[Two4TwoParams], size: int = 64, supersample: 
     if not params:
         raise ParameterError("render_cached needs at least one scene")
     fn = render_images(size=size, supersample=supersample)
-    key = {"images_fn": fn.cache_params, "scenes": [[p.id, *p.factors(), p.obj_name, p.fliplr] for p in params]}
+    key = {"images_fn": fn.cache_params, "scenes": scenes_fingerprint(params)}
 
     def chunk(ps: Sequence[Two4TwoParams]) -> Tensor:
         return (fn(list(ps)).clamp(0, 1) * 255 + 0.5).to(torch.uint8)
