@@ -8,24 +8,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import xaibook.explain as explain_package
+from xaibook import explain
 from xaibook.errors import ParameterError
-from xaibook.explain.extremal import extremal_perturbation
-from xaibook.explain.gradcam import gradcam
-from xaibook.explain.gradient import gradient
-from xaibook.explain.lrp import lrp
-from xaibook.explain.oracle import oracle
-from xaibook.explain.smoothgrad import smoothgrad
 from xaibook.models.wrappers import Normalized
-
-
-class explain:  # noqa: N801 - the functions, as ``xaibook.explain`` should expose them (see test_entry_point)
-    gradient = staticmethod(gradient)
-    smoothgrad = staticmethod(smoothgrad)
-    gradcam = staticmethod(gradcam)
-    extremal_perturbation = staticmethod(extremal_perturbation)
-    lrp = staticmethod(lrp)
-    oracle = staticmethod(oracle)
 
 
 def small_cnn(n_classes: int = 5, seed: int = 0) -> nn.Module:
@@ -60,10 +45,13 @@ class LinearModel(nn.Module):
 
 
 def test_entry_point_names_are_the_functions():
-    for name in ("gradient", "smoothgrad", "gradcam", "extremal_perturbation", "lrp", "oracle"):
-        getattr(explain_package, name)
-    for name in ("gradient", "smoothgrad", "gradcam", "extremal_perturbation", "lrp", "oracle"):
-        assert getattr(explain_package, name) is getattr(explain, name), name
+    """``explain.gradient`` etc. are the functions, also after their submodules were imported."""
+    import importlib
+
+    for name, module in [("gradient", "gradient"), ("smoothgrad", "smoothgrad"), ("gradcam", "gradcam"),
+                         ("extremal_perturbation", "extremal"), ("lrp", "lrp"), ("oracle", "oracle")]:
+        mod = importlib.import_module(f"xaibook.explain.{module}")
+        assert callable(getattr(explain, name)) and getattr(explain, name) is getattr(mod, name), name
 
 
 # ----------------------------------------------------------------------------- gradient
@@ -204,6 +192,18 @@ def test_gradcam_signed_and_frozen_parameters():
     assert (cam < 0).any() and (cam > 0).any()
     assert torch.allclose(signed, up(cam), atol=1e-6)
     assert torch.allclose(relu, up(cam.clamp(min=0)), atol=1e-6)   # ReLU on the layer's grid, then resize
+
+
+def test_gradcam_on_a_layer_followed_by_an_inplace_relu():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(4, 4, 3, padding=1),
+                        nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3))
+    model = Normalized(net).eval()
+    x, t = torch.rand(2, 3, 16, 16), torch.tensor([0, 2])
+    cam = explain.gradcam(model, x, t, layer="net.2", relu=False, normalize=None)
+    a = net[:3]((x - model.mean) / model.std).detach().requires_grad_(True)   # pre-ReLU activation
+    g = torch.autograd.grad(net[3:](a.clone()).gather(1, t[:, None]).sum(), a)[0]
+    assert torch.allclose(cam, (a * g.mean((2, 3), keepdim=True)).sum(1, keepdim=True).detach(), atol=1e-6)
 
 
 # ----------------------------------------------------------------------------- oracle

@@ -47,9 +47,11 @@ def gradcam(model: nn.Module, images: torch.Tensor, targets: torch.Tensor, *,
             raise ParameterError(f"layer={layer!r} returns {type(output).__name__}, not a tensor; pick a layer with a tensor output")
         # Cut the graph here: the backward pass stops at the layer (nothing below is needed)
         # and works even when the model's parameters do not require gradients.
+        # The clone keeps the captured activation intact when the next layer works in place
+        # (e.g. ReLU(inplace=True) after a convolution).
         act = output.detach().requires_grad_(True)
         captured.append(act)
-        return act
+        return act.clone()
 
     handle = module.register_forward_hook(hook)
     try:
