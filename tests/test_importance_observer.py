@@ -46,7 +46,7 @@ def test_importance_of_a_legs_only_model_is_known_by_construction():
         assert t.loc[f, "prediction_flip"] == 0.0
         assert t.loc[f, "median_logit_change"] == pytest.approx(0.0, abs=1e-6)
     # flips and median change, recomputed by hand from the intervened scenes
-    changed = two4two.intervene(params, "arm_position", seed=5)
+    changed = importance.resample(params, "arm_position", seed=5)
     before = np.array([p.arm_position for p in params])
     after = np.array([p.arm_position for p in changed])
     flips = 100 * np.mean((before > 0.5) != (after > 0.5))
@@ -75,6 +75,22 @@ def test_importance_on_rendered_images_finds_the_background_of_a_redness_model()
     assert t["median_logit_change"].idxmax() == "bg_color"
     assert t.loc["bg_color", "r2"] > 0.9
     assert t.loc["arm_position", "r2"] < 0.5 and t.loc["bending", "r2"] < 0.5
+
+
+def test_legs_are_resampled_over_both_classes_and_only_the_legs_change():
+    params = two4two.sample(400, seed=8)
+    new = importance.resample(params, "arm_position", seed=1)
+    arm = np.array([p.arm_position for p in new])
+    stretchy = np.array([p.obj_name == "stretchy" for p in params])
+    # about half of each class now has the other class's legs
+    assert 0.4 < np.mean(arm[~stretchy] > 0.5) < 0.6 and 0.4 < np.mean(arm[stretchy] < 0.5) < 0.6
+    assert sps.kstest(np.where(arm > 0.5, 1 - arm, arm), "uniform", args=(0, 0.52)).pvalue > 0.01
+    for p, q in zip(params, new):
+        assert [getattr(p, f) for f in FACTORS if f != "arm_position"] == \
+            [getattr(q, f) for f in FACTORS if f != "arm_position"]
+    within = importance.resample(params, "arm_position", seed=1, legs="within_class")
+    assert all((q.arm_position > 0.5) == (p.obj_name == "stretchy") or 0.48 <= q.arm_position <= 0.52
+               for p, q in zip(params, within))
 
 
 def test_importance_is_cached_per_model_weights():
