@@ -63,6 +63,16 @@ def test_adversarial_bands_cut_the_confidence_like_the_natural_bins():
     assert list(got) == ["Easy", "Easy", None, None, "Medium", "Medium", None, None, "Hard", "Hard", "Hard"]
 
 
+def test_ep_area_targets_count_torchray_margin():
+    """TorchRay's area constraint is over the mask with its margin; its MaskGenerator gives the size."""
+    torchray = pytest.importorskip("torchray.attribution.extremal_perturbation")
+    full = torchray.MaskGenerator((224, 224), 7, 21).shape_out
+    t = ng.ep_area_table(torch.tensor([[0.05, 0.06, 0.12, 0.3]]), 224, 7, 21.0).iloc[0]
+    assert t["target 2.5 %"] == pytest.approx(round(2.5 * full[0] * full[1] / 224 ** 2, 1))
+    assert t["target 20 %"] == pytest.approx(round(20 * full[0] * full[1] / 224 ** 2, 1))
+    assert t["reached 10 %"] == 12.0
+
+
 def test_ai_only_sweep_beside_table_a6():
     # 4 images: right at 0.9 and 0.6, wrong at 0.5 and 0.2 -> the best T is the first above 0.5
     pool = _pool([0.9, 0.6, 0.5, 0.2], [True, True, False, False])

@@ -1,10 +1,25 @@
 """Nguyen, Kim & Nguyen 2021 (NeurIPS): do attribution maps help a human-AI team classify images?
 
-Stage 1 of the study module: the human data. The published results (Fig. 1b, Table 1,
-appendix Tables A1-A9) are read from ``data/published``; the original Gorilla exports
-(:mod:`xaibook.data.gorilla`) are re-analysed with the paper's exclusion rule and summaries
-and set beside the published numbers. ``python -m xaibook.studies.nguyen2021 summarize PATH``
-prints the per-method summary as CSV.
+The human data: the published results (Fig. 1b, Table 1, appendix Tables A1-A9) are read from
+``data/published``; the original Gorilla exports (:mod:`xaibook.data.gorilla`) are re-analysed
+with the paper's exclusion rule and summaries and set beside the published numbers.
+``python -m xaibook.studies.nguyen2021 summarize PATH`` prints the per-method summary as CSV.
+
+The stimulus pipeline (Sec. 2.2-2.5, appendix A1, A6, A7), one function per step, on the
+offline zoo by default and on ImageNet when ``<XAIBOOK_DATA>/imagenet`` exists::
+
+    p = plan()                                          # sizes at the run's scale
+    clf = classifier(p)                                 # 1 ResNet (zoo) / torchvision ResNet-34
+    pool = image_pool(clf, "ImageNet", p)               # 2 filtered images + predictions
+    bin_distribution({"ImageNet": pool})                #   real shares of the six bins (A1, A7)
+    natural = select_natural(pool, p.per_bin)           #   the controlled trial set
+    ai_only(pool)                                       # 3 confidence-threshold sweep (A6)
+    adv = adversarial_set(clf, pool, natural, p)        # 4 PGD + JPEG, still misclassified, E/M/H
+    trials = trial_set(clf, pool, natural, adv)
+    expl = explain_trials(clf, trials, pool, p)         # 5 GradCAM, EP, SOD, 3-NN
+    export_stimuli({"ImageNet": (trials, expl)})        #   screens + one manifest CSV
+    localisation_scores(trials, expl)                   # 6 pointing game, IoU, WSL
+    gallery(p)                                          # 7 EfficientNet-Lite0 on real photos
 """
 from __future__ import annotations
 
@@ -450,6 +465,11 @@ ORIGINAL_SIDE = 224
 #: Colour photos bundled with scikit-image (no download) for the real-photo gallery.
 GALLERY_PHOTOS = ("chelsea", "coffee", "astronaut", "rocket")
 MAP_METHODS = ("GradCAM", "EP", "SOD")
+#: Error-cause knobs of the zoo (:class:`xaibook.world.zoo.Knobs`) at low rates in the test images
+#: (the pools the trials are drawn from; the training images are clean): occluded, cropped,
+#: look-alike and two-creature images, the kind of difficulty some ImageNet validation images
+#: carry (Shen & Huang's categories C1-C3), and the source of most confident errors.
+ZOO_KNOBS = {"occlude_rate": 0.1, "crop_rate": 0.05, "lookalike_rate": 0.15, "second_rate": 0.1}
 
 _TIMINGS: list[dict] = []
 
@@ -508,6 +528,12 @@ class Plan:
     ``paper`` is the study's size (Sec. 2.4.3: 50 images per bin, 150 adversarial images, EP
     with 800 iterations; ResNet-34) and is meant for a GPU; ``default`` fits a 2-core CPU;
     ``smoke`` only checks that everything runs. ``None`` for a pool means every image.
+
+    Extremal perturbation's mask cells (``ep_step``, upsampler ``ep_sigma`` = 3 cells, in pixels
+    of the model input): TorchRay's 7 px at 224 px (4 px at the zoo's 128 px) need the paper's
+    800 iterations before the masks shrink to their target areas. Below ``paper`` the cells are
+    coarser (4 px at 64 px, 14 px at 224 px), so that 200 iterations (100 in the gallery) get
+    close; the achieved mask areas are reported beside the targets.
     """
 
     scale: str
@@ -523,16 +549,20 @@ class Plan:
     adversarial_per_bin: int
     pgd_steps: int
     ep_iterations: int
+    ep_step: int
+    ep_sigma: float
     ep_batch: int
     nn_bank_per_class: int | None
     gallery_photos: tuple[str, ...]
     gallery_ep_iterations: int
+    gallery_ep_step: int
     seed: int = 0
 
     def table(self) -> pd.DataFrame:
         """The settings beside the paper's (Sec. 2.2-2.4)."""
         paper = {"arch": "resnet34", "image_size": 224, "per_bin": 50, "adversarial_per_bin": 50, "pgd_steps": 40,
-                 "ep_iterations": 800, "pool_imagenet": "48,203 filtered val images",
+                 "ep_iterations": 800, "ep_step": "7 (at 224 px)", "ep_sigma": "21 (at 224 px)",
+                 "gallery_ep_step": "7 (at 224 px)", "pool_imagenet": "48,203 filtered val images",
                  "pool_dogs": "5,810 filtered Dogs images", "source": "imagenet", "gallery_ep_iterations": 800}
         rows = [{"setting": k, "this run": "all" if v is None else (", ".join(v) if isinstance(v, tuple) else v),
                  "paper": paper.get(k, "")} for k, v in self.__dict__.items()]
@@ -543,7 +573,7 @@ class Plan:
                 if self.source == "zoo" else "torchvision ResNet-34 (ImageNet weights) on ImageNet val")
         return (f"scale {self.scale}, source {self.source}: {what}; {self.per_bin} images per bin, "
                 f"{self.adversarial_per_bin} adversarial images per E/M/H set, PGD {self.pgd_steps} steps, "
-                f"EP {self.ep_iterations} iterations")
+                f"EP {self.ep_iterations} iterations with {self.ep_step}-px mask cells")
 
 
 def data_source() -> str:
@@ -566,17 +596,20 @@ def plan(source: str | None = None) -> Plan:
         image_size=224 if real else s.pick(32, 64, 128),
         train_images=0 if real else s.pick(192, 1920, 48000),
         epochs=0 if real else s.pick(2, 8, 30),
-        pool_imagenet=s.pick(64, 2000, None) if real else s.pick(96, 640, 9600),
-        pool_dogs=s.pick(64, 2000, None) if real else s.pick(96, 320, 4800),
-        per_bin=s.pick(2, 4, 50),
+        pool_imagenet=s.pick(64, 2000, None) if real else s.pick(96, 960, 9600),
+        pool_dogs=s.pick(64, 2000, None) if real else s.pick(96, 480, 4800),
+        per_bin=s.pick(2, 3, 50),
         adversarial_candidates=s.pick(8, 32, 1000),
-        adversarial_per_bin=s.pick(1, 3, 50),
+        adversarial_per_bin=s.pick(1, 2, 50),
         pgd_steps=s.pick(10, 40, 40),
-        ep_iterations=s.pick(5, 40, 800),
-        ep_batch=s.pick(8, 12, 64),
-        nn_bank_per_class=s.pick(8, 50, None),
-        gallery_photos=s.pick(GALLERY_PHOTOS[:2], GALLERY_PHOTOS[:3], GALLERY_PHOTOS),
-        gallery_ep_iterations=s.pick(3, 40, 800),
+        ep_iterations=s.pick(5, 200, 800),
+        ep_step=s.pick(7, 14, 7) if real else s.pick(2, 4, 4),
+        ep_sigma=s.pick(21.0, 42.0, 21.0) if real else s.pick(6.0, 12.0, 12.0),
+        ep_batch=s.pick(8, 16, 64),
+        nn_bank_per_class=s.pick(8, 40, None),
+        gallery_photos=s.pick(("chelsea",), ("chelsea", "astronaut"), GALLERY_PHOTOS),
+        gallery_ep_iterations=s.pick(2, 100, 800),
+        gallery_ep_step=s.pick(14, 14, 7),
     )
 
 
@@ -772,7 +805,7 @@ def image_pool(clf: Classifier, dataset: str, p: Plan) -> Pool:
         from ..world import zoo
 
         species = None if dataset == "ImageNet" else zoo.FINE_GRAINED_FAMILY
-        z = zoo.zoo_dataset("test", n=n_max, size=p.image_size, seed=p.seed, species=species)
+        z = zoo.zoo_dataset("test", n=n_max, size=p.image_size, seed=p.seed, species=species, knobs=ZOO_KNOBS)
         key = {"model": clf.key, "pool": dataset, "n": n_max, "size": p.image_size, "seed": p.seed}
         pred, conf = _predict_top1(clf.model, z.images, key, desc=f"classify {dataset} pool")
         ids = z.records["id"].to_numpy(dtype=object)
@@ -780,8 +813,9 @@ def image_pool(clf: Classifier, dataset: str, p: Plan) -> Pool:
         boxes = [b.reshape(1, 4) - np.array([0, 0, 1, 1], dtype=np.float32) for b in z.boxes.numpy()]
         images = (z.images * 255).round().to(torch.uint8)
         masks = z.masks == zoo.MAIN
-        notes.append(f"{len(ids)} zoo test images ({'all 48 species' if species is None else 'the hounds'}), "
-                     f"{p.image_size} px, all in colour: the colour and size filter removes none")
+        knobs = ", ".join(f"{k.replace('_rate', '')} {v:.0%}" for k, v in ZOO_KNOBS.items())
+        notes.append(f"{len(ids)} zoo test images ({'all 48 species' if species is None else 'the hounds'}; "
+                     f"error causes: {knobs}), {p.image_size} px, all in colour: the colour and size filter removes none")
         items = None
     else:
         from ..data import imagenet
@@ -1353,8 +1387,34 @@ def _three_nn(clf: Classifier, trials: TrialSet, pool: Pool, p: Plan) -> tuple[l
     return nbs, nb_ids, dists, notes
 
 
+def ep_area_table(areas, side: int, step: int, sigma: float) -> pd.DataFrame:
+    """EP's mask areas, reached and targeted, both as % of the image, one row per image.
+
+    TorchRay's area constraint counts the mask's margin of ``sigma`` pixels around the image,
+    so a target area ``a`` preserved inside the image covers ``a * (margin mask size) / (image
+    size)`` of the image; a converged mask reaches about that (more for masks the smoothness
+    cannot make that small).
+    """
+    from ..explain.extremal import NGUYEN_AREAS, SmoothMaskUpsampler
+
+    a = np.asarray(areas.numpy() if hasattr(areas, "numpy") else areas, dtype=float).reshape(-1, len(NGUYEN_AREAS))
+    up = SmoothMaskUpsampler((side, side), step, sigma)
+    scale = up.numel_out / (side * side)
+    cols = {}
+    for j, t in enumerate(NGUYEN_AREAS):
+        cols[f"target {100 * t:g} %"] = np.full(len(a), 100 * t * scale)
+        cols[f"reached {100 * t:g} %"] = 100 * a[:, j]
+    return pd.DataFrame(cols).round(1)
+
+
+class MapSet(dict):
+    """Maps by method name; ``ep_areas`` ``[N, 4]``: the area each EP mask reached (fractions)."""
+
+    ep_areas = None
+
+
 @_timed("5 explanations")
-def explain_maps(clf: Classifier, trials: TrialSet, p: Plan, methods: Sequence[str] = MAP_METHODS) -> dict:
+def explain_maps(clf: Classifier, trials: TrialSet, p: Plan, methods: Sequence[str] = MAP_METHODS) -> MapSet:
     """The heatmaps of every trial image for the AI's top-1 label (Sec. 2.3), ``[N,1,S,S]`` each.
 
     * ``GradCAM`` on ``layer4``, resized, divided by its max.
@@ -1378,27 +1438,28 @@ def explain_maps(clf: Classifier, trials: TrialSet, p: Plan, methods: Sequence[s
     side = trials.images.shape[-1]
     targets = torch.as_tensor(np.array(trials.table["prediction"], dtype=np.int64))
     key = {"model": clf.key, "images": _digest(trials.images), "targets": _digest(targets)}
-    maps: dict = {}
+    maps = MapSet()
     if n == 0:
-        return {m: torch.zeros(0, 1, side, side) for m in methods}
+        return MapSet({m: torch.zeros(0, 1, side, side) for m in methods})
     if "GradCAM" in methods:
         maps["GradCAM"] = cached("nguyen2021.gradcam", key, lambda: torch.cat([
             gradcam(clf.model, trials.images[s:s + 32], targets[s:s + 32], layer=clf.gradcam_layer,
                     normalize="max").cpu() for s in range(0, n, 32)]))
     if "EP" in methods:
-        step, sigma = max(1, round(_scaled(7, side))), _scaled(21, side)
-        ep_key = {**key, "areas": list(NGUYEN_AREAS), "iterations": p.ep_iterations, "step": step, "sigma": sigma,
-                  "smooth": 0.09}
+        ep_key = {**key, "areas": list(NGUYEN_AREAS), "iterations": p.ep_iterations, "step": p.ep_step,
+                  "sigma": p.ep_sigma, "smooth": 0.09}
 
         def ep_chunk(rows):
             r = torch.as_tensor(list(rows))
-            return extremal_perturbation(clf.model, trials.images[r], targets[r], areas=NGUYEN_AREAS,
-                                         max_iter=p.ep_iterations, step=step, sigma=sigma, smooth=0.09,
-                                         perturbation="blur", jitter=True, combine="sum").cpu()
+            m, d = extremal_perturbation(clf.model, trials.images[r], targets[r], areas=NGUYEN_AREAS,
+                                         max_iter=p.ep_iterations, step=p.ep_step, sigma=p.ep_sigma, smooth=0.09,
+                                         perturbation="blur", jitter=True, combine="sum", return_details=True)
+            return {"maps": m.cpu(), "areas": d["masks"].mean(dim=(2, 3)).cpu()}
 
-        maps["EP"] = torch.cat(map_chunks("nguyen2021.extremal", ep_key, list(range(n)), ep_chunk,
-                                          chunk_size=p.ep_batch,
-                                          desc=f"EP ({trials.dataset}, {p.ep_iterations} iterations)"))
+        parts = map_chunks("nguyen2021.extremal", ep_key, list(range(n)), ep_chunk, chunk_size=p.ep_batch,
+                           desc=f"EP ({trials.dataset}, {p.ep_iterations} iterations)")
+        maps["EP"] = torch.cat([c["maps"] for c in parts])
+        maps.ep_areas = torch.cat([c["areas"] for c in parts])
     if "SOD" in methods:
         weights = _poolnet_weights()
         sod_method = "poolnet" if weights is not None else "minimum_barrier"
@@ -1416,8 +1477,12 @@ def explain_trials(clf: Classifier, trials: TrialSet, pool: Pool, p: Plan) -> Ex
     """
     maps = explain_maps(clf, trials, p)
     side = trials.images.shape[-1]
-    step = max(1, round(_scaled(7, side)))
-    notes = [f"EP: {p.ep_iterations} iterations (paper: 800), mask cell {step} px at {side} px"]
+    notes = [f"EP: {p.ep_iterations} iterations (paper: 800), mask cells of {p.ep_step} px at {side} px"]
+    if len(trials):
+        table = ep_area_table(maps.ep_areas, side, p.ep_step, p.ep_sigma).mean()
+        reached = ", ".join(f"{v:.1f}" for v in table[table.index.str.startswith("reached")])
+        target = ", ".join(f"{v:.1f}" for v in table[table.index.str.startswith("target")])
+        notes.append(f"EP mask area in % of the image, mean reached: {reached} (targets: {target})")
     weights = _poolnet_weights()
     notes.append("SOD: PoolNet from " + str(weights) if weights is not None else
                  "SOD: minimum-barrier salient-object map (no PoolNet checkpoint in <XAIBOOK_DATA>/poolnet)")
@@ -1756,6 +1821,15 @@ class Gallery:
     gradcam: "torch.Tensor"
     ep: "torch.Tensor"
     ep_iterations: int
+    ep_areas: "torch.Tensor"
+    ep_step: int
+
+    def ep_area_table(self) -> pd.DataFrame:
+        """The area each EP mask reached beside its target, in % of the photo (:func:`ep_area_table`):
+        a check that the optimisation converged."""
+        df = ep_area_table(self.ep_areas, self.images.shape[-1], self.ep_step, 3.0 * self.ep_step)
+        df.index = pd.Index(self.names, name="photo")
+        return df
 
 
 @_timed("7 gallery")
@@ -1781,14 +1855,21 @@ def gallery(p: Plan) -> Gallery:
     top = top_k(model, images, k=5)
     targets = [model.categories.index(t[0][0]) for t in top]
     tg = torch.as_tensor(targets)
-    key = {"model": "efficientnet-lite0", "photos": names, "iterations": p.gallery_ep_iterations}
+    key = {"model": "efficientnet-lite0", "photos": names}
     cam = cached("nguyen2021.gallery-gradcam", key, lambda: gradcam(model, images, tg, layer=model.gradcam_layer,
                                                                      normalize="max").cpu())
-    ep = cached("nguyen2021.gallery-ep", key, lambda: extremal_perturbation(
-        model, images, tg, areas=NGUYEN_AREAS, max_iter=p.gallery_ep_iterations, combine="sum").cpu())
+    step = p.gallery_ep_step
+
+    def run_ep():
+        m, d = extremal_perturbation(model, images, tg, areas=NGUYEN_AREAS, max_iter=p.gallery_ep_iterations,
+                                     step=step, sigma=3.0 * step, combine="sum", return_details=True)
+        return {"maps": m.cpu(), "areas": d["masks"].mean(dim=(2, 3)).cpu()}
+
+    ep = cached("nguyen2021.gallery-ep", {**key, "iterations": p.gallery_ep_iterations, "step": step}, run_ep)
     rows = [{"photo": n, "rank": r + 1, "label": lab, "probability": round(pr, 4)}
             for n, t in zip(names, top) for r, (lab, pr) in enumerate(t)]
-    return Gallery(names, images, pd.DataFrame(rows), targets, cam, ep, p.gallery_ep_iterations)
+    return Gallery(names, images, pd.DataFrame(rows), targets, cam, ep["maps"], p.gallery_ep_iterations,
+                   ep["areas"], step)
 
 
 def gallery_figure(g: Gallery):
@@ -1805,7 +1886,7 @@ def gallery_figure(g: Gallery):
         t = top1.loc[name]
         panes = [(img, f"{round(100 * t['probability'])}% {t['label']}"),
                  (overlays.nguyen_overlay(img, g.gradcam[r]), "GradCAM"),
-                 (overlays.nguyen_overlay(img, g.ep[r]), f"EP ({g.ep_iterations} it.)")]
+                 (overlays.nguyen_overlay(img, g.ep[r]), f"EP ({g.ep_iterations} iterations)")]
         for c, (a, title) in enumerate(panes):
             axes[r, c].imshow(a)
             axes[r, c].set_title(title, fontsize=9)
