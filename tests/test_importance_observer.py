@@ -196,3 +196,18 @@ def test_interpolation_changes_by_hand():
     assert t.loc["bending", "mean_maximal_change"] == 0.0
     with pytest.raises(ParameterError):
         observer.interpolation_changes(torch.zeros(2, 3))
+
+
+def test_observer_training_resumes_from_an_epoch_checkpoint():
+    g = torch.Generator().manual_seed(0)
+    images = torch.rand(16, 3, 32, 32, generator=g)
+    targets = torch.rand(16, len(FACTORS), generator=g)
+    kwargs = dict(epochs=3, batch_size=8, lr=1e-3, width_mult=0.25, seed=1, progress=False, device="cpu")
+    full, hist = observer.train_observer(images, targets, **kwargs)
+    saved = []
+    observer.train_observer(images, targets, on_epoch=saved.append, **kwargs)
+    resumed, hist2 = observer.train_observer(images, targets, resume=saved[0], **kwargs)  # as if stopped after epoch 1
+    assert len(hist2["loss"]) == 3
+    np.testing.assert_allclose(hist2["loss"], hist["loss"], rtol=1e-4)
+    for (k, a), b in zip(full.state_dict().items(), resumed.state_dict().values()):
+        assert torch.allclose(a.float(), b.float(), atol=1e-5), k

@@ -721,12 +721,14 @@ def importance_comparison_chart(result) -> alt.TopLevelMixin:
                          "value": r[f"{m} (paper)"]})
     df = pd.DataFrame(rows)
     order = list(cmp["factor"])
+    measures = ["prediction flips (%)", "median |delta logit|", "R² (delta factor -> delta logit)"]
     chart = alt.Chart(df).mark_bar().encode(
         y=alt.Y("factor:N", sort=order, title=None), x=alt.X("value:Q", title=None),
         yOffset=alt.YOffset("source:N"),
         color=alt.Color("source:N", scale=alt.Scale(domain=["ours", "paper (Table 3)"], range=["#1f77b4", "#bbbbbb"])),
         tooltip=["factor", "measure", "source", alt.Tooltip("value:Q", format=".3f")],
-    ).properties(width=190, height=200).facet(column=alt.Column("measure:N", title=None)).resolve_scale(x="independent")
+    ).properties(width=190, height=200).facet(column=alt.Column("measure:N", title=None, sort=measures)).resolve_scale(
+        x="independent")
     chart = chart.properties(title="Ground-truth importance: our INN beside the paper's")
     s = sizes()
     return charts.provenance(chart, data=f"ours: INN trained here, {s['importance_n']} test scenes per factor, "
@@ -777,7 +779,8 @@ def _image_grid(images, n_rows: int, n_cols: int, title: str, caption: str, col_
                 cell: float = 1.25):
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(cell * n_cols + 0.6, cell * n_rows + 0.9), squeeze=False)
+    height = cell * n_rows + 0.9 + (0.3 if col_titles is not None else 0.0)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(cell * n_cols + 0.6, height), squeeze=False)
     for r in range(n_rows):
         for c in range(n_cols):
             ax = axes[r, c]
@@ -792,9 +795,9 @@ def _image_grid(images, n_rows: int, n_cols: int, title: str, caption: str, col_
                 ax.set_title(col_titles[c], fontsize=8)
             if c == 0 and row_titles is not None:
                 ax.set_ylabel(row_titles[r], fontsize=8)
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(title, fontsize=10, y=1 - 0.08 / height)
     fig.text(0.01, 0.005, caption, fontsize=7, color="#666")
-    fig.tight_layout(rect=(0, 0.025, 1, 1), pad=0.3)
+    fig.tight_layout(rect=(0, 0.3 / height, 1, 1 - 0.35 / height), pad=0.3)
     plt.close(fig)
     return fig
 

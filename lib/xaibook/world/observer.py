@@ -14,9 +14,10 @@ width of their sampled range. Errors (:func:`test_error`) and changes
 """
 from __future__ import annotations
 
+import copy
 import math
 import time
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -75,12 +76,15 @@ def build_observer(width_mult: float = 1.0, n_outputs: int = len(FACTORS)) -> nn
 
 def train_observer(images: Tensor, factors: Tensor, *, epochs: int = 10, batch_size: int = 64, lr: float = 2e-3,
                    width_mult: float = 1.0, seed: int = 0, model: nn.Module | None = None,
-                   device: torch.device | str | None = None, progress: bool = True) -> tuple[nn.Module, dict]:
+                   device: torch.device | str | None = None, progress: bool = True, resume: dict | None = None,
+                   on_epoch: Callable[[dict], None] | None = None) -> tuple[nn.Module, dict]:
     """Train an observer by MSE on ``images`` (``[N,3,H,W]``, uint8 or float in [0, 1]) and
     ``factors`` (``[N, F]`` in observer units, see :func:`normalize_factors`).
 
-    Adam with a cosine learning-rate schedule; returns the model (eval mode, on CPU) and a
-    history with the mean training loss per epoch and the seconds taken.
+    Adam with a one-cycle learning-rate schedule (peak ``lr``); returns the model (eval mode, on
+    CPU) and a history with the mean training loss per epoch and the seconds taken.
+    ``on_epoch(checkpoint)`` is called after every epoch; passing that checkpoint as ``resume``
+    continues the same run after its last finished epoch.
     """
     from ..progress import bar
 
@@ -98,9 +102,19 @@ def train_observer(images: Tensor, factors: Tensor, *, epochs: int = 10, batch_s
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
     gen = torch.Generator().manual_seed(seed)
     history: dict = {"loss": [], "seconds": 0.0}
-    t0 = time.time()
-    epochs_it = bar(range(epochs), desc="observer training", total=epochs) if progress else range(epochs)
-    for _ in epochs_it:
+    start = 0
+    if resume is not None:
+        model.load_state_dict(resume["state_dict"])
+        opt.load_state_dict(resume["optimizer"])
+        sched.load_state_dict(resume["scheduler"])
+        gen.set_state(resume["rng"])
+        history = {"loss": list(resume["history"]["loss"]), "seconds": resume["history"]["seconds"]}
+        start = int(resume["epoch"])
+    t0 = time.time() - history["seconds"]
+    epochs_it = range(start, epochs)
+    if progress:
+        epochs_it = bar(epochs_it, desc="observer training", total=epochs - start)
+    for epoch in epochs_it:
         order = torch.randperm(len(images), generator=gen)
         total, count = 0.0, 0
         for s in range(0, len(images), batch_size):
@@ -117,6 +131,11 @@ def train_observer(images: Tensor, factors: Tensor, *, epochs: int = 10, batch_s
             total += float(loss.detach()) * len(idx)
             count += len(idx)
         history["loss"].append(total / max(count, 1))
+        history["seconds"] = time.time() - t0
+        if on_epoch is not None:
+            on_epoch({"state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+                      "optimizer": copy.deepcopy(opt.state_dict()), "scheduler": copy.deepcopy(sched.state_dict()),
+                      "rng": gen.get_state(), "history": copy.deepcopy(history), "epoch": epoch + 1})
     history["seconds"] = time.time() - t0
     return model.cpu().eval(), history
 
@@ -181,6 +200,7 @@ def trained_observer(n_train: int, n_test: int, *, size: int = 64, supersample: 
                      progress: bool = True) -> tuple[nn.Module, dict]:
     """Render an unbiased Two4Two set, train the observer on it and measure its test error (cached).
 
+    Training saves a checkpoint after every epoch, so an interrupted run resumes there.
     Returns ``(observer, info)`` with ``info["history"]``, ``info["test_error"]`` (a DataFrame like
     Table 7), ``info["n_train"]``, ``info["n_test"]``, ``info["n_parameters"]`` and
     ``info["seconds"]`` (training time when it was computed).
@@ -190,17 +210,25 @@ def trained_observer(n_train: int, n_test: int, *, size: int = 64, supersample: 
     train_p = two4two.sample(n_train, sampler="unbiased", seed=10_000 + seed)
     test_p = two4two.sample(n_test, sampler="unbiased", seed=20_000 + seed)
 
+    store = cache.default_cache()
+    ckpt_name = "two4two_observer_checkpoint"
+
     def compute() -> dict:
         x_train = render_cached(train_p, size=size, supersample=supersample, desc="observer data (train)")
         x_test = render_cached(test_p, size=size, supersample=supersample, desc="observer data (test)")
         y_train = normalize_factors(torch.tensor([p.factors() for p in train_p], dtype=torch.float32))
+        resume = store.load(ckpt_name, settings) if store.has(ckpt_name, settings) else None
         model, history = train_observer(x_train, y_train, epochs=epochs, batch_size=batch_size, lr=lr,
-                                        width_mult=width_mult, seed=seed, progress=progress)
+                                        width_mult=width_mult, seed=seed, progress=progress, resume=resume,
+                                        on_epoch=lambda ckpt: store.save(ckpt_name, settings, ckpt))
         err = test_error(model, x_test, test_p)
         return {"state_dict": model.state_dict(), "history": history, "test_error": err,
                 "n_parameters": sum(p.numel() for p in model.parameters())}
 
-    stored = cache.cached("two4two_observer", settings, compute)
+    stored = store.get_or_compute("two4two_observer", settings, compute)
+    ckpt = store.path(ckpt_name, settings)
+    ckpt.unlink(missing_ok=True)
+    (ckpt.parent / (ckpt.name.split(".")[0] + ".json")).unlink(missing_ok=True)
     model = build_observer(width_mult)
     model.load_state_dict(stored["state_dict"])
     model.eval()
