@@ -110,9 +110,41 @@ def test_exact_invertibility_on_random_input(size, levels, clevel):
     assert torch.allclose(model(x), model.logit_from_latent(latent))
 
 
-def test_counterfactuals_hit_their_targets_and_identity_at_own_logit():
+def test_pooled_fixed_norm_classifier_is_pooling_then_linear():
+    torch.manual_seed(4)
+    model = _small_model(image_size=32, levels=3, steps_per_level=1, hidden=8, classifier_level=2,
+                         pooled_classifier=True, classifier_norm=2.5)
+    x = torch.rand(5, 3, 32, 32)
+    with torch.no_grad():
+        z = model.encode(x).z
+        v = model.classifier_weight.flatten()
+        c, h, w = model.latent_shape
+        # reference: global average pooling, then a linear layer u; the weight on z is u / (h w)
+        # broadcast over positions, whose norm |u| / sqrt(h w) is fixed at 2.5
+        u = v / v.norm() * 2.5 * math.sqrt(h * w)
+        ref = z.mean((2, 3)) @ u + model.bias
+        assert torch.allclose(model(x), ref, atol=1e-5)
+        assert model.weight.shape == (c, h, w)
+        assert model.weight.norm().item() == pytest.approx(2.5, rel=1e-6)
+
+
+def test_coupling_scale_floor():
+    torch.manual_seed(5)
+    layer = AffineCoupling(4, hidden=8, min_scale=0.5)
+    with torch.no_grad():
+        layer.net[-1].weight.normal_(0, 5.0)
+    _, scale = layer._shift_scale(torch.randn(64, 2, 4, 4) * 3)
+    assert scale.min().item() >= 0.5 and scale.max().item() <= 1.0
+    assert scale.min().item() < 0.51  # the floor is reached, so the bound is what holds it
+    with pytest.raises(ParameterError, match="min_scale"):
+        AffineCoupling(4, hidden=8, min_scale=1.0)
+
+
+@pytest.mark.parametrize("pooled", [False, True])
+def test_counterfactuals_hit_their_targets_and_identity_at_own_logit(pooled):
     torch.manual_seed(3)
-    model = _small_model(image_size=32, levels=3, steps_per_level=2, hidden=8, classifier_level=2)
+    model = _small_model(image_size=32, levels=3, steps_per_level=2, hidden=8, classifier_level=2,
+                         pooled_classifier=pooled, classifier_norm=1.0 if pooled else None, min_scale=0.5)
     x = torch.rand(4, 3, 32, 32) * 0.8 + 0.1
     targets = [-3.0, -1.0, 0.0, 1.5, 4.0]
     cf = counterfactual(model, x, targets)
@@ -146,13 +178,14 @@ def test_counterfactual_rejects_bad_arguments():
 
 
 def _toy(n: int = 64, size: int = 16, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """A trivially separable set: class 1 is bright on the left half, class 0 on the right."""
+    """A trivially separable set: class 1 is bright in the top half, class 0 in the bottom half
+    (mirroring left-right, the training augmentation, keeps the class)."""
     gen = torch.Generator().manual_seed(seed)
     y = torch.arange(n) % 2
     x = torch.rand(n, 3, size, size, generator=gen) * 0.3 + 0.2
-    left = torch.zeros(size, size, dtype=torch.bool)
-    left[:, : size // 2] = True
-    bright = torch.where(y[:, None, None].bool(), left, ~left)
+    top = torch.zeros(size, size, dtype=torch.bool)
+    top[: size // 2] = True
+    bright = torch.where(y[:, None, None].bool(), top, ~top)
     x = x + 0.4 * bright[:, None].float()
     return (x * 255).round().to(torch.uint8), y
 
@@ -192,7 +225,7 @@ def test_trained_glow_classifier_is_cached_and_checks_the_size():
         calls.append(1)
         return _toy(48, size=size)
 
-    params = {"toy": "left-right", "n": 48}
+    params = {"toy": "top-bottom", "n": 48}
     model, hist = trained_glow_classifier(params, images_fn, scale="smoke")
     again, hist2 = trained_glow_classifier(params, images_fn, scale="smoke")
     assert len(calls) == 1
