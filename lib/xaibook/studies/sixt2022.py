@@ -920,8 +920,6 @@ def observer():
 
 def observer_error_table(info: dict) -> pd.DataFrame:
     """The observer's test MSE per factor (observer units) beside the paper's Table 7."""
-    from ..world.importance import PAPER_NAMES
-
     paper = published.load("sixt2022_table7").set_index("attribute")["value"]
     paper.index = paper.index.str.replace("Shapes", "Shape")
     t = info["test_error"].copy()
@@ -1084,3 +1082,24 @@ def observer_sentence(info: dict) -> str:
             f"MSEs (Table 7) that are at most {100 * share:.1f} % of these four factors' variance in our test set, so "
             "it read them almost exactly. A change along an interpolation is evidence only where it clearly exceeds "
             "our observer's test RMSE (last column of the next table).")
+
+
+def closing_summary(summary: pd.DataFrame, measured, changes: pd.DataFrame) -> str:
+    """The closing note's numbers for this build, each beside the paper's."""
+    t = summary.set_index("quantity")["ours"]
+    imp = measured.table.groupby("factor")[["prediction_flip", "r2"]].mean()
+    ch = changes.set_index("factor")["mean (ours)"]
+    legs = imp.loc["arm_position"] if "arm_position" in imp.index else None
+    acc, n = t["test accuracy (%)"].split(" ", 1)
+    text = (f"This build ran at the `{sizes()['scale']}` scale. The INN has {t['parameters']} parameters and "
+            f"{acc} % test accuracy {n} (paper: 261 million and {PAPER_ACCURACY} %).")
+    if legs is not None:
+        text += (f" Resampling the legs flips {legs['prediction_flip']:.1f} % of its predictions with R² "
+                 f"{legs['r2']:.2f} (paper: 41.7 % and 0.933);")
+    if "obj_color" in imp.index:
+        text += (f" colour {imp.loc['obj_color', 'prediction_flip']:.1f} % and {imp.loc['obj_color', 'r2']:.2f} "
+                 "(paper: 7.1 % and 0.751).")
+    text += (f" Along the counterfactual interpolations the observer reads a mean largest change of "
+             f"{ch['arm_position']:.3f} for the legs and {ch['bg_color']:.3f} for the background "
+             "(paper: 0.662 and 0.045).")
+    return text

@@ -19,7 +19,6 @@ import math
 import time
 from typing import Callable, Sequence
 
-import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor, nn
