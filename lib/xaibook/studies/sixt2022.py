@@ -579,6 +579,7 @@ def trained_model():
 
     Returns ``(model, history)``.
     """
+    from .. import config
     from ..models.glow import default_settings, trained_glow_classifier
 
     s = sizes()
@@ -588,7 +589,7 @@ def trained_model():
 
     model, history = _timed("INN training", {**key, "settings": default_settings()},
                             lambda: trained_glow_classifier(key, lambda: (train_images, train_labels)))
-    return model.cpu().eval(), history
+    return model.to(config.device()).eval(), history
 
 
 def test_logits(model):
@@ -609,7 +610,7 @@ def model_summary(model, history: dict) -> pd.DataFrame:
     _, images, labels = dataset_images("test")
     logits = test_logits(model)
     acc = 100 * float(((logits > 0).long() == labels).float().mean())
-    x = images[:64].float() / 255
+    x = (images[:64].float() / 255).to(next(model.parameters()).device)
     with torch.no_grad():
         rec = model.decode(model.encode(x))
         bpd = -float(model.log_prob(x).mean())
@@ -844,7 +845,7 @@ def counterfactual_grid(model, images, logits, rows: int | None = None, seed: in
     start = np.sort(rng.choice(len(images), size=min(rows, len(images)), replace=False))
 
     def compute():
-        cf = counterfactual(model, images[start].float() / 255, torch.tensor(targets, dtype=torch.float32))
+        cf = counterfactual(model, images[start].float() / 255, torch.tensor(targets, dtype=torch.float32)).cpu()
         achieved = predict_logits(model, cf.reshape(-1, *cf.shape[2:])).reshape(cf.shape[:2])
         return {"cf": cf.clamp(0, 1), "achieved": achieved, "exact": _exact(cf, achieved, targets)}
 
@@ -951,7 +952,7 @@ def interpolations(model, obs, images, logits, seed: int = 2) -> dict:
         readings, achieved, exact = [], [], []
         for b in range(0, len(start), 10):
             cf = counterfactual(model, images[start[b:b + 10]].float() / 255,
-                                torch.tensor(targets, dtype=torch.float32))
+                                torch.tensor(targets, dtype=torch.float32)).cpu()
             ach = predict_logits(model, cf.reshape(-1, *cf.shape[2:])).reshape(cf.shape[:2])
             ok = _exact(cf, ach, targets).all(1)
             readings.append(measure_factors(obs, torch.nan_to_num(cf).clamp(0, 1)))

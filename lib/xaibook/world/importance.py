@@ -57,8 +57,9 @@ METRICS = ("prediction_flip", "median_logit_change", "r2")
 ImagesFn = Callable[[Sequence[Two4TwoParams]], Tensor]
 
 
-def render_images(size: int = 64, supersample: int = 2, device: torch.device | str | None = "cpu") -> ImagesFn:
-    """A function that renders scenes to ``[B,3,size,size]`` images in [0, 1] (the default ``images_fn``)."""
+def render_images(size: int = 64, supersample: int = 2, device: torch.device | str | None = None) -> ImagesFn:
+    """A function that renders scenes to ``[B,3,size,size]`` images in [0, 1] on the CPU (the default
+    ``images_fn``); rendering runs on ``device`` (default ``config.device()``)."""
 
     def images_fn(params: Sequence[Two4TwoParams]) -> Tensor:
         return two4two.render_params(params, size=size, supersample=supersample, device=device).image.cpu()

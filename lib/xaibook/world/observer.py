@@ -230,7 +230,7 @@ def trained_observer(n_train: int, n_test: int, *, size: int = 64, supersample: 
     (ckpt.parent / (ckpt.name.split(".")[0] + ".json")).unlink(missing_ok=True)
     model = build_observer(width_mult)
     model.load_state_dict(stored["state_dict"])
-    model.eval()
+    model.to(config.device()).eval()
     info = {k: v for k, v in stored.items() if k != "state_dict"}
     info.update(n_train=n_train, n_test=n_test, seconds=stored["history"]["seconds"],
                 fingerprint=model_fingerprint(model))
