@@ -58,6 +58,19 @@ def test_bins_and_natural_selection_follow_sec_2_4_3():
     assert view.loc["Easy (correct + wrong)", "paper (%)"] == 75.19
 
 
+def test_reweighting_table_a1_with_measured_shares():
+    """Appendix A1: sum of share x per-bin accuracy; all weight on one bin gives that bin's accuracy."""
+    bins = list(ng.BIN_ORDER)
+    one = pd.DataFrame({"dataset": "ImageNet", "bin": bins, "share": [1.0, 0, 0, 0, 0, 0]})
+    out = ng.reweighted_published(one).set_index("method")["reweighted with our shares (%)"]
+    a1 = published.load("nguyen2021_tableA1")
+    ref = a1[(a1["dataset"] == "ImageNet") & (a1["difficulty"] == "Easy") & (a1["ai_prediction"] == "Correct")]
+    assert out.to_dict() == pytest.approx(ref.set_index("method")["value"].to_dict())
+    half = pd.DataFrame({"dataset": "ImageNet", "bin": bins, "share": [0.5, 0.5, 0, 0, 0, 0]})
+    got = ng.reweighted_published(half).set_index("method").loc["Confidence", "reweighted with our shares (%)"]
+    assert got == pytest.approx((92.23 + 78.64) / 2, abs=0.01)  # Table A1, ImageNet, Confidence, Easy
+
+
 def test_adversarial_bands_cut_the_confidence_like_the_natural_bins():
     got = ng.adversarial_band([0.0, 0.1, 0.3, 0.35, 0.4, 0.59, 0.6, 0.7, 0.8, 0.99, 1.0])
     assert list(got) == ["Easy", "Easy", None, None, "Medium", "Medium", None, None, "Hard", "Hard", "Hard"]
