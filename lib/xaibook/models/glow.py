@@ -517,6 +517,11 @@ def default_settings(scale: "config.Scale | str | None" = None) -> dict:
       this loss is ``NLL + D ln2 * BCE`` (8,517 x BCE at 64 px). If the released code's weight
       1e-4 multiplies an NLL summed in nats (our reading of it), its BCE counts 10,000 times:
       the same order.
+
+    These comparisons come from exploratory runs. The book's ``default`` build with these
+    settings (6,000 / 1,000 images, 8 epochs, seed 0, 2-core CPU, 2 min of training) measured
+    78.9 % test and 92.7 % training accuracy, NLL 2.99 bits/dim; compare the choices above with each
+    other, not with this build's numbers.
     """
     sc = _as_scale(scale)
     common = dict(pooled_classifier=True, classifier_norm=1.0, min_scale=0.5)
