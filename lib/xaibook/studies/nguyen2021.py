@@ -532,8 +532,12 @@ class Plan:
     Extremal perturbation's mask cells (``ep_step``, upsampler ``ep_sigma`` = 3 cells, in pixels
     of the model input): TorchRay's 7 px at 224 px (4 px at the zoo's 128 px) need the paper's
     800 iterations before the masks shrink to their target areas. Below ``paper`` the cells are
-    coarser (4 px at 64 px, 14 px at 224 px), so that 200 iterations (100 in the gallery) get
-    close; the achieved mask areas are reported beside the targets.
+    coarser (4 px at 64 px, 14 px at 224 px), so that 200 iterations (100 in the gallery) come
+    closer; the achieved mask areas are reported beside the targets. Measured on 8 ``default``
+    trial images (200 iterations; mean reached vs target for the 2.5/5/10/20 % masks, in % of
+    the image): 4-px cells, sigma 12: 17/18/25/36 vs 4.4/8.8/17.6/35.3; 2-px cells, sigma 6:
+    26/29/33/42 vs 3.4/6.9/13.7/27.5, and 13/16/22/32 after 300 iterations. So only the larger
+    two masks get near their targets at this scale; the small ones stay 2-4 times too large.
     """
 
     scale: str
