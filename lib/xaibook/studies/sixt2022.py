@@ -440,6 +440,11 @@ PAPER_NAMES_ORDER = ("arm_position", "obj_color", "spherical", "position_y", "bg
 """Table 3's factors in the paper's row order."""
 
 
+def _only(s: dict, *names: str) -> dict:
+    """The entries of a :func:`sizes` dict that one step depends on (its timing key)."""
+    return {n: s[n] for n in names}
+
+
 def _timed(step: str, key: dict, compute):
     """Run ``compute()`` and remember its wall time; the first (cold-cache) time is stored in the cache."""
     import time
@@ -498,7 +503,8 @@ def dataset_images(split: str):
 
     s = sizes()
     params = dataset_params(split)
-    images = _timed(f"render {split} set ({len(params)} images, {s['image_size']} px)", {"n": len(params), **s},
+    images = _timed(f"render {split} set ({len(params)} images, {s['image_size']} px)",
+                    {"split": split, "n": len(params), **_only(s, "image_size", "supersample")},
                     lambda: render_cached(params, size=s["image_size"], supersample=s["supersample"],
                                           desc=f"render {split} set"))
     labels = torch.tensor([p.target for p in params])
@@ -598,7 +604,7 @@ def test_logits(model):
     from ..world.importance import model_fingerprint, predict_logits
 
     _, images, _ = dataset_images("test")
-    key = {"model": model_fingerprint(model), "n": len(images), **sizes()}
+    key = {"model": model_fingerprint(model), "n": len(images), **_only(sizes(), "image_size", "supersample")}
     return _timed("test-set logits", key, lambda: cache.cached(
         "sixt2022_test_logits", key, lambda: predict_logits(model, images.float() / 255)))
 
@@ -646,7 +652,8 @@ def importance(model):
     for seed in s["importance_seeds"]:
         step = f"importance (seed {seed}, {len(s['importance_factors'])} factors x {len(params)} scenes)"
         results.append(_timed(step,
-                              {"model": imp.model_fingerprint(model), **s},
+                              {"model": imp.model_fingerprint(model), "seed": seed,
+                               **_only(s, "importance_n", "importance_factors", "image_size", "supersample")},
                               lambda seed=seed: imp.ground_truth_importance(
                                   model, params, s["importance_factors"], images_fn=fn, seed=seed,
                                   base_logits=base)))
@@ -913,7 +920,9 @@ def observer():
     from ..world.observer import trained_observer
 
     s = sizes()
-    return _timed("observer (render + train)", s, lambda: trained_observer(
+    key = _only(s, "observer_train", "observer_test", "image_size", "supersample", "observer_epochs",
+                "observer_width", "observer_lr", "observer_batch")
+    return _timed("observer (render + train)", key, lambda: trained_observer(
         s["observer_train"], s["observer_test"], size=s["image_size"], supersample=s["supersample"],
         epochs=s["observer_epochs"], width_mult=s["observer_width"], lr=s["observer_lr"],
         batch_size=s["observer_batch"]))
