@@ -1,7 +1,7 @@
 """Nguyen et al. 2021 Gorilla exports: loader, exclusion, summaries and the summarize CLI.
 
 Two kinds of reference:
-* small synthetic exports in tests/fixtures/gorilla (Gorilla's columns and row structure,
+* small synthetic exports written by tests/fixtures_gorilla.py (Gorilla's columns and row structure,
   answers invented so that every expected number is counted by hand in the comments);
 * the public original exports in ../shared/data/nguyen2021-gorilla, checked against the
   numbers the paper prints (Table 1: the 11 experts, complete in the public data) and a
@@ -24,10 +24,10 @@ from xaibook.data import gorilla, responses
 from xaibook.errors import DataFormatError, DataNotFoundError
 from xaibook.studies import nguyen2021
 
+import fixtures_gorilla
+
 ROOT = Path(__file__).resolve().parents[1]
-FIX = ROOT / "tests" / "fixtures" / "gorilla"
-GOOD = FIX / "data_exp_90001-v1_task-tst1.csv"
-LAY_TEST = FIX / "data_exp_90002-v1_task-tst2.csv"
+GOOD_NAME = "data_exp_90001-v1_task-tst1.csv"
 HEADER = "dataset,method,users,mean,sd,natural_correct,natural_total,adversarial_correct,adversarial_total"
 
 
@@ -37,8 +37,19 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def fixture_trials() -> pd.DataFrame:
-    return gorilla.load_exports(FIX)
+def fix_dir(tmp_path_factory) -> Path:
+    """The synthetic exports (tests/fixtures_gorilla.py), written once per module."""
+    return fixtures_gorilla.write_exports(tmp_path_factory.mktemp("gorilla"))
+
+
+@pytest.fixture(scope="module")
+def good_export(fix_dir) -> Path:
+    return fix_dir / GOOD_NAME
+
+
+@pytest.fixture(scope="module")
+def fixture_trials(fix_dir) -> pd.DataFrame:
+    return gorilla.load_exports(fix_dir)
 
 
 # ------------------------------------------------------------------------------ file names
@@ -136,8 +147,8 @@ def test_exclusion_on_fixtures(fixture_trials):
     assert set(nguyen2021.apply_exclusion(fixture_trials, bad_users={"fixC"})["participant"]) == {"fixA"}
 
 
-def test_cli_on_fixtures():
-    res = run_cli("summarize", str(FIX))
+def test_cli_on_fixtures(fix_dir):
+    res = run_cli("summarize", str(fix_dir))
     assert res.returncode == 0, res.stderr
     # fixA: 3/4 = 75 % (natural 3/3, adversarial 0/1); fixC: 1/2 (natural 0/1, adversarial 1/1); one user -> no SD
     assert res.stdout.splitlines() == [HEADER, "Dogs,SOD,1,50.00,,0,1,1,1", "ImageNet,GradCAM,1,75.00,,3,3,0,1"]
@@ -149,11 +160,11 @@ def test_cli_on_fixtures():
     ("empty.csv", "empty"),
     ("bad_file_name.csv", "cannot parse the test stimulus file name 'n01530575_val_2_n01531178.jpeg'"),
 ])
-def test_malformed_exports_name_file_and_problem(name, problem):
+def test_malformed_exports_name_file_and_problem(name, problem, fix_dir, good_export):
     with pytest.raises(DataFormatError, match=problem) as err:
-        gorilla.load_exports(FIX / name)
+        gorilla.load_exports(fix_dir / name)
     assert name in str(err.value)
-    res = run_cli("summarize", str(GOOD), str(FIX / name))
+    res = run_cli("summarize", str(good_export), str(fix_dir / name))
     assert res.returncode == 2 and res.stdout == ""
     assert len(res.stderr.strip().splitlines()) == 1 and name in res.stderr
 
@@ -169,11 +180,11 @@ def test_bad_paths(tmp_path):
     assert res.returncode == 2  # argparse: no path given
 
 
-def test_same_export_twice_is_read_once(tmp_path):
-    copy = tmp_path / GOOD.name
-    copy.write_bytes(GOOD.read_bytes())
-    both = gorilla.load_exports([GOOD, copy])
-    assert len(both) == len(gorilla.load_exports(GOOD))
+def test_same_export_twice_is_read_once(tmp_path, good_export):
+    copy = tmp_path / good_export.name
+    copy.write_bytes(good_export.read_bytes())
+    both = gorilla.load_exports([good_export, copy])
+    assert len(both) == len(gorilla.load_exports(good_export))
 
 
 def test_validate_names_bad_columns(fixture_trials):
@@ -325,7 +336,7 @@ def test_breakdowns_add_up_and_tests_match_scipy(shared_dir, original):
 
 
 # ------------------------------------------------------------------- the chapter's building blocks
-def test_chapter_runs_without_and_with_exports(tmp_path, monkeypatch):
+def test_chapter_runs_without_and_with_exports(tmp_path, monkeypatch, fix_dir):
     monkeypatch.setenv("XAIBOOK_DATA", str(tmp_path))
     assert nguyen2021.exports_dir() is None
     note = nguyen2021.exports_status()
@@ -334,7 +345,7 @@ def test_chapter_runs_without_and_with_exports(tmp_path, monkeypatch):
         nguyen2021.load_human()
     cov = nguyen2021.coverage(None)
     assert len(cov) == 12 and (cov["test_users"] == 0).all()   # 2 datasets x 5 methods (lay) + 2 expert methods
-    (tmp_path / "nguyen2021-gorilla").symlink_to(FIX, target_is_directory=True)
+    (tmp_path / "nguyen2021-gorilla").symlink_to(fix_dir, target_is_directory=True)
     assert nguyen2021.exports_dir() == tmp_path / "nguyen2021-gorilla"
     assert nguyen2021.exports_status().startswith("Found 2 Gorilla task export(s)")
     trials = nguyen2021.load_human()
