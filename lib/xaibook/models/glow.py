@@ -511,7 +511,8 @@ def default_settings(scale: "config.Scale | str | None" = None) -> dict:
       accuracy.
     * ``classifier_norm=1``: with a free norm the classifier's weight shrank to |w| = 0.07, so a
       counterfactual step of 4 logits moved ``z`` by a distance of about 50 (the prior is
-      N(0, I)) and decoded to noise; a unit-norm weight keeps the steps short and the counterfactuals image-like.
+      N(0, I)) and decoded to noise; a unit-norm weight keeps the steps short and the
+      counterfactuals image-like.
     * ``bce_weight=1`` (BCE in nats next to the NLL in bits/dim): 3 gave a worse likelihood and
       no better accuracy, 0.1 a better likelihood and 2-3 points less accuracy. In summed nats
       this loss is ``NLL + D ln2 * BCE`` (8,517 x BCE at 64 px). If the released code's weight
@@ -519,7 +520,7 @@ def default_settings(scale: "config.Scale | str | None" = None) -> dict:
       the same order.
 
     These comparisons come from exploratory runs. The book's ``default`` build with these
-    settings (6,000 / 1,000 images, 8 epochs, seed 0, 2-core CPU, 2 min of training) measured
+    settings (6,000 / 1,000 images, 8 epochs, seed 0, 2-core CPU, 2-2.5 min of training) measured
     78.9 % test and 92.7 % training accuracy, NLL 2.99 bits/dim; the same run with training seed 1
     reached 88.3 %. Single runs at this size differ by about ten points between training seeds,
     so the accuracy differences of a few points above are within that spread; the reasons given
