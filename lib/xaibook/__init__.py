@@ -12,7 +12,7 @@ __version__ = "0.1.0"
 from . import config, errors  # noqa: E402  (light modules, always loaded)
 
 _LAZY = {"cache", "progress", "world", "data", "models", "explain", "attack", "metrics", "stats", "viz",
-         "studies", "stimuli"}
+         "studies", "stimuli", "ledger"}
 
 
 def __getattr__(name: str):

@@ -60,6 +60,27 @@ def _canon(obj: Any) -> Any:
     raise ParameterError(f"cache parameter of type {type(obj).__name__} cannot be keyed; pass plain values")
 
 
+def digest(*parts: Any) -> str:
+    """A short content hash of arrays, tensors and plain values: the one digest of the library.
+
+    Use it to key cache entries on data (``{"images": digest(ids)}``). Arrays and tensors are
+    hashed by dtype, shape and bytes (object arrays by their items' text), anything else by
+    its ``repr``.
+    """
+    import numpy as np
+
+    h = hashlib.sha256()
+    for p in parts:
+        if hasattr(p, "detach"):
+            p = p.detach().cpu().numpy()
+        if isinstance(p, np.ndarray):
+            h.update(str(p.dtype).encode() + str(p.shape).encode())
+            h.update(np.ascontiguousarray(p).tobytes() if p.dtype != object else "|".join(map(str, p.ravel())).encode())
+        else:
+            h.update(repr(p).encode())
+    return h.hexdigest()[:20]
+
+
 def _version() -> str:
     from . import __version__
 

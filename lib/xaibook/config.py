@@ -9,6 +9,8 @@ This is the only module that reads environment variables:
                    (ImageNet, Stanford Dogs, VOC, Visual Genome, the Nguyen et al. Gorilla exports).
 ``XAIBOOK_CACHE``  where expensive artifacts are cached (default: the user's cache directory).
 ``XAIBOOK_PROGRESS`` set to ``0`` to silence progress bars.
+``XAIBOOK_LEDGER`` where chapters write their reproduction ledgers
+                   (default ``_build/ledger/<scale>`` in the repository).
 """
 from __future__ import annotations
 
@@ -105,6 +107,14 @@ def cache_root() -> Path:
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("xaibook"))
+
+
+def ledger_dir() -> Path:
+    """Where chapters write their ledger CSVs: ``XAIBOOK_LEDGER`` or ``_build/ledger/<scale>``."""
+    env = os.environ.get("XAIBOOK_LEDGER", "").strip()
+    if env:
+        return Path(env).expanduser()
+    return project_root() / "_build" / "ledger" / scale().name
 
 
 def shared_root() -> Path | None:

@@ -48,3 +48,33 @@ def cite(df: pd.DataFrame) -> str:
     """A short provenance string for a chart footer, e.g. 'published: nguyen2021 Table 1'."""
     parts = sorted({f"{p} {s}" for p, s in zip(df["paper"], df["source"])})
     return "published: " + "; ".join(parts)
+
+
+def ref(name: str, column: str = "value", **where: object) -> "Ref":
+    """One published number with its provenance, for :func:`xaibook.ledger.record`.
+
+    ``name`` is a table of :func:`available`, ``column`` the column holding the number and
+    ``where`` selects exactly one row (``ref("shen2020_accuracy", "accuracy", experiment=1,
+    condition="Int", category="C1")``). Anything but one matching row is an error that names
+    the table and the selection.
+    """
+    from ..ledger import Ref
+
+    df = load(name)
+    if column not in df.columns:
+        raise DataFormatError(f"published table {name!r} has no column {column!r}; columns: {list(df.columns)}")
+    mask = pd.Series(True, index=df.index)
+    for key, want in where.items():
+        if key not in df.columns:
+            raise DataFormatError(f"published table {name!r} has no column {key!r}; columns: {list(df.columns)}")
+        col = df[key]
+        mask &= (col.astype(str) == str(want)) if not isinstance(want, (int, float)) or col.dtype == object \
+            else (col == want)
+    rows = df[mask]
+    if len(rows) != 1:
+        raise DataFormatError(f"published table {name!r}: {len(rows)} rows match {where} (need exactly one)")
+    row = rows.iloc[0]
+    page = "" if pd.isna(row["page"]) else str(row["page"])
+    section = "" if pd.isna(row["section"]) else str(row["section"])
+    return Ref(value=float(row[column]), paper=str(row["paper"]), source=str(row["source"]),
+               section=section, page=page)
