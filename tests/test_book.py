@@ -36,11 +36,31 @@ def test_pair_in_sync(md: Path):
             assert not cell.get("outputs"), f"{ipynb.name} holds outputs: strip them before committing"
 
 
+def _sync_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sync_colab_cell", ROOT / "scripts" / "sync_colab_cell.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.mark.parametrize("md", CHAPTERS, ids=lambda p: p.stem)
-def test_colab_cell_first(md: Path):
+def test_colab_cell_first_and_from_the_config(md: Path):
+    """Each chapter's first code cell installs the book on Colab from _config.yml's repository URL."""
     nb = jupytext.read(md)
     first = next(c for c in nb.cells if c.cell_type == "code")
-    assert "google.colab" in first.source and "pip install" in first.source
+    assert "google.colab" in first.source and '"pip", "install"' in first.source
+    want = _sync_script().cell_source()
+    assert first.source.strip() == want.strip(), (
+        f"{md.name}: the Colab cell differs from _config.yml's repository.url: "
+        "run `python scripts/sync_colab_cell.py`")
+
+
+def test_colab_cell_follows_a_new_url():
+    script = _sync_script()
+    new = script.cell_source("https://example.org/me/book")
+    assert 'REPOSITORY = "https://example.org/me/book"' in new and script.repository_url() not in new
 
 
 def test_config_offline_and_cached():
