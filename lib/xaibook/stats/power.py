@@ -16,6 +16,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from ..errors import ParameterError
+from ._checks import count, finite
 
 __all__ = [
     "power_ttest_ind", "sample_size_ttest_ind", "power_ttest_paired", "sample_size_ttest_paired",
@@ -27,19 +28,26 @@ _N_MAX = 10_000_000
 
 
 def _alpha(alpha: float) -> float:
+    alpha = finite(alpha, "alpha")
     if not 0 < alpha < 1:
         raise ParameterError(f"alpha must lie in (0, 1), e.g. 0.05; got {alpha}")
     return float(alpha)
 
 
 def _target(power: float) -> float:
+    power = finite(power, "power")
     if not 0 < power < 1:
         raise ParameterError(f"power must lie in (0, 1), e.g. 0.8; got {power}")
     return float(power)
 
 
 def _effect(value: float, name: str) -> float:
-    value = float(value)
+    if isinstance(value, str) or (np.ndim(value) != 0):
+        raise ParameterError(f"{name} must be a number (an effect size); got {value!r}")
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name} must be a number (an effect size); got {value!r}") from None
     if not np.isfinite(value) or value == 0:
         raise ParameterError(f"{name} must be a finite non-zero effect size; got {value}. "
                              "With no effect the power equals alpha and no sample size reaches the target.")
@@ -88,9 +96,7 @@ def _t_power(ncp: float, df: float, alpha: float, sides: int) -> float:
 # ------------------------------------------------------------------------------------------ t-tests
 def power_ttest_ind(d: float, n_per_group: int, alpha: float = 0.05, alternative: str = "two-sided") -> float:
     """Power of the unpaired t-test with n per group for Cohen's d (noncentrality d * sqrt(n / 2))."""
-    d, alpha, n = _effect(d, "d"), _alpha(alpha), int(n_per_group)
-    if n < 2:
-        raise ParameterError(f"n_per_group must be at least 2; got {n_per_group}")
+    d, alpha, n = _effect(d, "d"), _alpha(alpha), count(n_per_group, "n_per_group", 2)
     return _t_power(d * math.sqrt(n / 2.0), 2 * n - 2, alpha, _sides(alternative))
 
 
@@ -102,9 +108,7 @@ def sample_size_ttest_ind(d: float, power: float = 0.8, alpha: float = 0.05, alt
 
 def power_ttest_paired(d: float, n: int, alpha: float = 0.05, alternative: str = "two-sided") -> float:
     """Power of the paired t-test with n pairs for Cohen's d_z (noncentrality d_z * sqrt(n))."""
-    d, alpha, n = _effect(d, "d"), _alpha(alpha), int(n)
-    if n < 2:
-        raise ParameterError(f"n must be at least 2 pairs; got {n}")
+    d, alpha, n = _effect(d, "d"), _alpha(alpha), count(n, "n (pairs)", 2)
     return _t_power(d * math.sqrt(n), n - 1, alpha, _sides(alternative))
 
 
@@ -118,9 +122,7 @@ def sample_size_ttest_paired(d: float, power: float = 0.8, alpha: float = 0.05,
 # ------------------------------------------------------------------------------------------- ANOVA
 def power_anova(f: float, k: int, n_total: int, alpha: float = 0.05) -> float:
     """Power of the one-way ANOVA F test with k groups and N in total (noncentrality f^2 N)."""
-    f, alpha, k, n_total = _effect(f, "f"), _alpha(alpha), int(k), int(n_total)
-    if k < 2:
-        raise ParameterError(f"k must be at least 2 groups; got {k}")
+    f, alpha, k, n_total = _effect(f, "f"), _alpha(alpha), count(k, "k (groups)", 2), count(n_total, "n_total", 1)
     if n_total <= k:
         raise ParameterError(f"n_total must exceed the number of groups ({k}); got {n_total}")
     df1, df2 = k - 1, n_total - k
@@ -134,9 +136,7 @@ def sample_size_anova(f: float, k: int, power: float = 0.8, alpha: float = 0.05,
     With ``equal_groups`` (default) N is a multiple of k, as G*Power reports it (f = 0.25, k = 4 gives 180).
     """
     _effect(f, "f"), _target(power), _alpha(alpha)
-    k = int(k)
-    if k < 2:
-        raise ParameterError(f"k must be at least 2 groups; got {k}")
+    k = count(k, "k (groups)", 2)
     if equal_groups:
         return _smallest_n(lambda n: power_anova(f, k, n, alpha), power, 2 * k, step=k)
     return _smallest_n(lambda n: power_anova(f, k, n, alpha), power, k + 1)
@@ -144,7 +144,7 @@ def sample_size_anova(f: float, k: int, power: float = 0.8, alpha: float = 0.05,
 
 # ------------------------------------------------------------------------------------ proportions
 def _proportion(p: float, name: str) -> float:
-    p = float(p)
+    p = finite(p, name)
     if not 0 <= p <= 1:
         raise ParameterError(f"{name} must be a proportion in [0, 1]; got {p}")
     return p
@@ -159,9 +159,7 @@ def cohens_h(p1: float, p2: float) -> float:
 def power_two_proportions(p1: float, p2: float, n_per_group: int, alpha: float = 0.05) -> float:
     """Power of the two-sided z test of two independent proportions on the arcsine scale (Cohen's h)."""
     h = _effect(cohens_h(p1, p2), "h (p1 must differ from p2)")
-    alpha, n = _alpha(alpha), int(n_per_group)
-    if n < 1:
-        raise ParameterError(f"n_per_group must be positive; got {n_per_group}")
+    alpha, n = _alpha(alpha), count(n_per_group, "n_per_group", 1)
     z, shift = sps.norm.isf(alpha / 2), h * math.sqrt(n / 2.0)
     return float(sps.norm.sf(z - shift) + sps.norm.cdf(-z - shift))
 
@@ -206,9 +204,7 @@ def power_mcnemar(p01: float, p10: float, n: int, alpha: float = 0.05, method: s
             (the exact conditional binomial test, enumerated over the number of discordant pairs).
     """
     p01, p10 = _discordant(p01, p10)
-    alpha, n = _alpha(alpha), int(n)
-    if n < 1:
-        raise ParameterError(f"n must be a positive number of pairs; got {n}")
+    alpha, n = _alpha(alpha), count(n, "n (pairs)", 1)
     if method == "exact":
         return _exact_mcnemar_power(p01, p10, n, alpha)
     if method != "connor":
@@ -271,7 +267,7 @@ def power_curve(kind: str, effect, ns: Iterable[int], alpha: float = 0.05, **kwa
         raise ParameterError("power_curve('anova', ...) needs the number of groups: pass k=...")
     if kind in ("two_proportions", "mcnemar") and (np.ndim(effect) != 1 or len(effect) != 2):
         raise ParameterError(f"for kind={kind!r} the effect is a pair of proportions; got {effect!r}")
-    ns = [int(n) for n in ns]
+    ns = [count(n, f"ns[{i}]", 1) for i, n in enumerate(ns)]
     if not ns:
         raise ParameterError("ns is empty; pass the sample sizes to evaluate.")
     return pd.DataFrame({"n": ns, "power": [fns[kind](n) for n in ns]})

@@ -44,7 +44,10 @@ def _check_bins(bins: Mapping[str, ConfidenceBin]) -> dict[str, ConfidenceBin]:
         raise ParameterError("bins is empty; pass a mapping name -> ConfidenceBin (see NGUYEN_BINS).")
     out = {}
     for name, b in bins.items():
-        b = ConfidenceBin(*b)
+        try:
+            b = ConfidenceBin(*b)
+        except TypeError:
+            raise ParameterError(f"bin {name!r} must be (difficulty, ai_correct, low, high); got {b!r}") from None
         if not 0 <= b.low < b.high <= 1:
             raise ParameterError(f"bin {name!r} needs 0 <= low < high <= 1; got [{b.low}, {b.high})")
         out[str(name)] = b
@@ -62,7 +65,10 @@ def assign_bins(confidences, correct, bins: Mapping[str, ConfidenceBin] = NGUYEN
         confidences: top-1 softmax confidence per image, in [0, 1].
         correct: whether the classifier's top-1 label was right, per image.
     """
-    conf = np.asarray(confidences, dtype=float).ravel()
+    try:
+        conf = np.asarray(confidences, dtype=float).ravel()
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"confidences must be numbers in [0, 1] ({exc})") from None
     corr = np.asarray(correct).ravel()
     if conf.size != corr.size:
         raise ParameterError(f"confidences and correct must have the same length; got {conf.size} and {corr.size}")
@@ -113,7 +119,10 @@ def _as_mapping(obj, what: str) -> dict[str, float]:
         raise ParameterError(f"{what} must be a mapping bin -> value; got {type(obj).__name__}")
     out = {}
     for k, v in obj.items():
-        v = float(v)
+        try:
+            v = float(v)
+        except (TypeError, ValueError):
+            raise ParameterError(f"{what}[{k!r}] must be a number; got {v!r}") from None
         if not np.isfinite(v):
             raise ParameterError(f"{what}[{k!r}] is {v}; every bin needs a finite value.")
         out[str(k)] = v

@@ -23,6 +23,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from ..errors import ParameterError
+from ._checks import count, finite, sd
 
 __all__ = [
     "TestResult", "mann_whitney_u", "wilcoxon_ranksum", "ttest_ind", "ttest_rel", "ttest_from_summary",
@@ -195,10 +196,9 @@ def _t_ci(diff: float, se: float, df: float, confidence: float) -> tuple[float, 
 
 
 def _two_sample_t(m1, s1, n1, m2, s2, n2, equal_var, alternative, confidence, test) -> TestResult:
-    if n1 < 2 or n2 < 2:
-        raise ParameterError(f"each group needs at least 2 observations; got n1={n1}, n2={n2}")
-    if s1 < 0 or s2 < 0:
-        raise ParameterError(f"standard deviations must be non-negative; got {s1}, {s2}")
+    m1, m2 = finite(m1, "mean1"), finite(m2, "mean2")
+    s1, s2 = sd(s1, "sd1"), sd(s2, "sd2")
+    n1, n2 = count(n1, "n1", 2), count(n2, "n2", 2)
     v1, v2 = s1 ** 2, s2 ** 2
     sp2 = ((n1 - 1) * v1 + (n2 - 1) * v2) / (n1 + n2 - 2)
     if equal_var:
@@ -253,8 +253,12 @@ def ttest_rel(x, y, alternative: str = "two-sided", confidence: float = 0.95) ->
 def ttest_from_summary(mean1: float, sd1: float, n1: int, mean2: float, sd2: float, n2: int,
                        equal_var: bool = True, alternative: str = "two-sided",
                        confidence: float = 0.95) -> TestResult:
-    """Unpaired t-test recomputed from reported means, SDs (ddof=1) and group sizes."""
-    return _two_sample_t(float(mean1), float(sd1), int(n1), float(mean2), float(sd2), int(n2), equal_var,
+    """Unpaired t-test recomputed from reported means, SDs (ddof=1) and group sizes.
+
+    Raises ParameterError naming the argument for a NaN or infinite mean or SD, a negative SD, or a
+    group size that is not an integer >= 2 (NaN, 10.5, 1).
+    """
+    return _two_sample_t(mean1, sd1, n1, mean2, sd2, n2, equal_var,
                          alternative, _confidence(confidence),
                          "Student t (from summary)" if equal_var else "Welch t (from summary)")
 
@@ -262,11 +266,10 @@ def ttest_from_summary(mean1: float, sd1: float, n1: int, mean2: float, sd2: flo
 def ttest_paired_from_summary(mean_diff: float, sd_diff: float, n: int, alternative: str = "two-sided",
                               confidence: float = 0.95) -> TestResult:
     """Paired t-test recomputed from the mean and SD (ddof=1) of the n pairwise differences."""
-    n = int(n)
-    if n < 2:
-        raise ParameterError(f"a paired t-test needs at least 2 pairs; got {n}")
+    n = count(n, "n (pairs)", 2)
+    mean_diff, sd_diff = finite(mean_diff, "mean_diff"), finite(sd_diff, "sd_diff")
     if not sd_diff > 0:
-        raise ParameterError(f"the SD of the differences must be positive; got {sd_diff}. "
+        raise ParameterError(f"sd_diff, the SD of the differences, must be positive; got {sd_diff}. "
                              "All differences equal: the t statistic is undefined.")
     se = sd_diff / math.sqrt(n)
     t = mean_diff / se
@@ -316,17 +319,24 @@ def anova_welch(*groups) -> TestResult:
 
 def anova_from_summary(means: Sequence[float], sds: Sequence[float], ns: Sequence[int]) -> TestResult:
     """One-way ANOVA recomputed from reported group means, SDs (ddof=1) and sizes; effect eta2."""
-    m, s, n = (np.asarray(v, dtype=float) for v in (means, sds, ns))
+    arrays = {}
+    for name, v in (("means", means), ("sds", sds), ("ns", ns)):
+        try:
+            arrays[name] = np.asarray(v, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise ParameterError(f"{name} must be a sequence of numbers ({exc})") from exc
+    m, s, n = arrays["means"], arrays["sds"], arrays["ns"]
     if not (m.shape == s.shape == n.shape) or m.ndim != 1:
         raise ParameterError(f"means, sds and ns must be 1-D of equal length; got {m.shape}, {s.shape}, {n.shape}")
     if m.size < 2:
         raise ParameterError(f"need at least 2 groups; got {m.size}")
-    if np.any(~np.isfinite(np.concatenate([m, s, n]))):
-        raise ParameterError("means, sds and ns must be finite numbers (no NaN).")
+    for name, v in arrays.items():
+        if not np.all(np.isfinite(v)):
+            raise ParameterError(f"{name} must be finite numbers (no NaN or inf); got {v.tolist()}")
     if np.any(n < 2) or np.any(n != np.round(n)):
-        raise ParameterError(f"every group size must be an integer >= 2; got {n.tolist()}")
+        raise ParameterError(f"ns: every group size must be an integer >= 2; got {n.tolist()}")
     if np.any(s < 0):
-        raise ParameterError(f"standard deviations must be non-negative; got {s.tolist()}")
+        raise ParameterError(f"sds: standard deviations must be non-negative; got {s.tolist()}")
     k, total = m.size, n.sum()
     grand = float((n * m).sum() / total)
     ss_b = float((n * (m - grand) ** 2).sum())
@@ -349,6 +359,9 @@ def _design_frame(df: pd.DataFrame, dv: str, factors: Iterable[str]) -> pd.DataF
     if len(set([dv, *factors])) != len(factors) + 1:
         raise ParameterError("dv and the factors must be different columns")
     y = _sample(df[dv].to_numpy(), f"column {dv!r}", 3)
+    if np.ptp(y) == 0:
+        raise ParameterError(f"column {dv!r} (the outcome) is constant ({y[0]:g} in every row); an ANOVA of a "
+                             "constant outcome has no variance to explain (F and eta2 are undefined).")
     out = pd.DataFrame({"y": y})
     for i, fac in enumerate(factors):
         col = df[fac]
@@ -364,6 +377,18 @@ def _design_frame(df: pd.DataFrame, dv: str, factors: Iterable[str]) -> pd.DataF
                              " the interaction cannot be estimated.")
     if len(out) - n_cells < 1:
         raise ParameterError(f"{len(out)} observations for {n_cells} cells leave no residual degrees of freedom.")
+    if cells.min() < 2:
+        small = cells[cells < 2]
+        names = ", ".join("(" + ", ".join(f"{f}={v}" for f, v in zip(factors, np.atleast_1d(k))) + ")"
+                          for k in small.index[:3])
+        raise ParameterError(f"column {dv!r}: cell(s) {names} hold a single observation; every combination of "
+                             f"{factors} needs at least 2 (one value has no within-cell variance, and its HC3 "
+                             "leverage is 1).")
+    cell_mean = out.groupby([f"f{i}" for i in range(len(factors))])["y"].transform("mean")
+    ss_within = float(((out["y"] - cell_mean) ** 2).sum())
+    if ss_within <= 1e-12 * float(((out["y"] - out["y"].mean()) ** 2).sum()):
+        raise ParameterError(f"column {dv!r} is constant within every cell of {factors}; the residual variance is "
+                             "zero and the F statistics are undefined.")
     return out
 
 
