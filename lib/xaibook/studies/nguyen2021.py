@@ -2006,7 +2006,7 @@ def record_bin_claims(distribution: pd.DataFrame, clf: "Classifier") -> pd.DataF
     Easy-correct share beside Fig. A1 (appendix A1)."""
     from .. import ledger
 
-    shares = distribution.groupby(["dataset", "difficulty"], sort=False)["share"].sum()
+    shares = distribution.groupby(["dataset", "difficulty"], sort=False)["share"].sum(min_count=1)
     out = []
     for d in DATASETS:
         for level in ("Easy", "Medium", "Hard"):
@@ -2046,7 +2046,7 @@ def record_reweighting_claims(distribution: pd.DataFrame, clf: "Classifier") -> 
             paper=published.ref("nguyen2021_fig2", dataset=r.dataset, method=r.method, image_type="natural",
                                 metric="accuracy"),
             ours=None if pd.isna(v) else float(v), data=f"published Table A1 x bin shares of {clf.provenance}",
-            tolerance=1.0, reason="bin shares " + _stand_in(clf), why_not=f"no binned {r.dataset} image in this run"))
+            tolerance=1.0, reason="bin shares from the " + _stand_in(clf), why_not=f"no binned {r.dataset} image in this run"))
     return ledger.frame(out)
 
 
