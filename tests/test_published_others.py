@@ -20,7 +20,7 @@ from xaibook.data import published
 
 SHEN = ["shen2020_accuracy", "shen2020_comparisons", "shen2020_design"]
 ALQ = ["alqaraawi2020_descriptives", "alqaraawi2020_tests", "alqaraawi2020_outcomes", "alqaraawi2020_design"]
-IM = ["im2023_design", "im2023_conditions"]
+IM = ["im2023_design", "im2023_conditions", "im2023_findings"]
 ALL = SHEN + ALQ + IM
 
 WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 7: "seven", 9: "nine", 36: "thirty-six"}
@@ -430,3 +430,139 @@ def test_charts_carry_provenance(module, functions):
         footer = _footer(getattr(mod, fn)())
         assert footer.startswith("Data: ") and "scale: n/a" in footer, (fn, footer)
         assert module in footer, (fn, footer)
+
+
+
+# --------------------------------------------------------------------------- ledger claims
+
+
+def _claims(study):
+    from xaibook import ledger
+
+    return {c.claim: c for c in ledger.claims(study)}
+
+
+@pytest.fixture
+def fresh_ledger():
+    from xaibook import ledger
+
+    ledger.forget()
+    yield ledger
+    ledger.forget()
+
+
+def test_shen_claims(fresh_ledger):
+    from xaibook.studies import shen2020
+
+    design = shen2020.design_check()
+    assert design["agrees"].all() and len(design) == 8
+    shen2020.record_design(design)
+    shen2020.record_overall(shen2020.overall_check())
+    shen2020.record_granularity(shen2020.granularity_check())
+    bounds = shen2020.sd_bounds()
+    shen2020.record_stars(bounds)
+    c = _claims("shen2020")
+    assert len(c) == 8 + 4 + 24 + 6
+    kinds = [fresh_ledger.kind(x.status) for x in c.values()]
+    assert kinds.count("reproduced") == 36 and kinds.count("not recomputable") == 6
+    # Table 2, Int: 125.2 / 200 = 0.626 against the printed 0.63
+    o = c["overall.exp2.Int"]
+    assert (o.paper, o.ours, o.source) == (0.63, pytest.approx(0.626), "shen2020 Table 2")
+    assert c["granularity.exp2.Int.C5"].ours == pytest.approx(20 / 30, abs=1e-4)
+    star = c["ttest.exp1.C4"]
+    b = bounds.set_index(["experiment", "category"]).loc[(1, "C4")]
+    assert star.paper == 0.01 and math.isnan(star.ours)
+    assert f"at most {b['sd_bound']:.3f}" in star.status
+    assert "ttest.exp1.C1" not in c  # unstarred: no printed bound to set beside
+
+
+def test_shen_granularity_claim_catches_an_impossible_value(fresh_ledger):
+    from xaibook.studies import shen2020
+
+    g = shen2020.granularity_check()
+    g.loc[0, "nearest_fraction"] = g.loc[0, "accuracy"] + 0.02
+    shen2020.record_granularity(g.iloc[:1])
+    (claim,) = fresh_ledger.claims("shen2020")
+    assert claim.status.startswith("differs: no whole number")
+
+
+def test_shen_sentences_state_computed_values():
+    from xaibook.studies import shen2020
+
+    bounds = shen2020.sd_bounds()
+    text = shen2020.replication_sentence(shen2020.replication_sample_sizes(), bounds)
+    noise = bounds.set_index(["experiment", "category"]).loc[(1, "Overall"), "sd_reference"]
+    assert "differences of 0.08 (experiment 1) and 0.10" in text
+    assert f"contributes {noise:.2f}" in text and "exceeds 0.20" in text
+    assert shen2020.granularity_sentence(shen2020.granularity_check()).startswith("24 of 24")
+    ratio = (bounds.set_index(["experiment", "category"]).loc[(1, "Overall")])
+    assert f"{ratio['sd_bound'] / ratio['sd_reference']:.1f} times" in shen2020.bounds_sentence(bounds)
+
+
+def test_alqaraawi_effect_ranges_bound_the_recomputation():
+    from scipy import stats as sps
+
+    from xaibook.studies import alqaraawi2020
+
+    r = alqaraawi2020.effect_ranges().set_index("outcome")
+    acc = r.loc["forecast_accuracy"]
+    nominal = sps.ttest_ind_from_stats(60.7, 11.0, 32, 55.1, 10.8, 32).statistic ** 2
+    corner = sps.ttest_ind_from_stats(60.75, 10.95, 32, 55.05, 10.75, 32).statistic ** 2  # largest F
+    assert acc["F_low"] < 4.191 < nominal < acc["F_high"]
+    assert acc["F_high"] == pytest.approx(corner, rel=1e-9)
+    ratio = r.loc["saliency_feature_ratio"]
+    assert ratio["splits"] == "32/30, 31/31, 30/32"
+    assert ratio["F_low"] > 23.427  # the White-corrected F lies outside what a classical F allows
+    assert ratio["eta2_low"] < 0.295 < ratio["eta2_high"]
+
+
+def test_alqaraawi_claims(fresh_ledger):
+    from xaibook.studies import alqaraawi2020
+
+    rec, ranges = alqaraawi2020.recompute_saliency_effect(), alqaraawi2020.effect_ranges()
+    alqaraawi2020.record_effect(rec, ranges)
+    alqaraawi2020.record_counts(alqaraawi2020.implied_counts())
+    alqaraawi2020.record_consistency(alqaraawi2020.consistency_checks())
+    alqaraawi2020.record_unrecomputed()
+    c = _claims("alqaraawi2020")
+    f = c["forecast_accuracy.saliency_maps.F"]
+    assert (f.paper, f.status, f.source) == (4.191, "within tolerance", "alqaraawi2020 Sec. 4.1")
+    assert f.ours == pytest.approx(4.2229, abs=1e-4)
+    assert c["saliency_feature_ratio.saliency_maps.F"].status.startswith("differs: the paper's F uses a White")
+    assert c["counts.FN.shown"].ours == pytest.approx(100 * 56 / 128)
+    assert c["consistency.omitted_mean"].ours == pytest.approx(2 * 1621.6 / 28 - 60.7)
+    assert all(c[k].status == "reproduced" for k in c if k.startswith(("counts.", "consistency.")))
+    unrec = [k for k in c if c[k].status.startswith("not recomputable")]
+    assert len(unrec) == 9 and "forecast_accuracy.two-way_ANOVA.scores" in unrec
+    assert len(c) == 5 + 7 + 3 + 9
+
+
+def test_alqaraawi_sentences_state_computed_values():
+    from xaibook.studies import alqaraawi2020
+
+    rec, ranges = alqaraawi2020.recompute_saliency_effect(), alqaraawi2020.effect_ranges()
+    text = alqaraawi2020.effect_sentence(rec, ranges)
+    assert f"{rec.loc[0, 't_squared']:.2f} against the printed F of 4.191" in text
+    rep = alqaraawi2020.replication_sample_sizes()
+    assert "needs 120 participants" in alqaraawi2020.replication_sentence(rep)
+
+
+def test_im_claims(fresh_ledger):
+    from xaibook.studies import im2023
+
+    im2023.record_design()
+    c = _claims("im2023")
+    assert c["design.conditions.listed"].status == "reproduced"
+    assert c["design.conditions.crossed"].ours == 7
+    assert c["design.participants"].paper == 48 and c["design.participants"].status.startswith("not recomputable")
+    assert {k for k in c if k.startswith("findings.")} == {"findings.model_selection",
+                                                          "findings.counterfactual_simulation"}
+    assert "6.9 per condition" in im2023.allocation_sentence()
+    text = im2023.reading_sentence(im2023.power_table())
+    assert "d = 1.26 or more" in text and "at most 0.20" in text
+
+
+def test_im_findings_in_summary(shared_dir):
+    text = _seed(shared_dir, "003")
+    for task in published.load("im2023_findings")["task"]:
+        assert re.search(rf"did not significantly improve accuracy on [\w\s]*{task}", text), task

@@ -20,6 +20,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from .. import ledger
 from ..data import published
 from ..errors import DataFormatError, ParameterError
 from ..viz import charts
@@ -329,3 +330,177 @@ def power_chart(ns: Sequence[int] | None = None) -> alt.TopLevelMixin:
     chart = alt.layer(line, target, used).properties(
         width=380, height=220, title="Power for the printed effects (orange: the 64 participants of the study)")
     return charts.provenance(chart, data="computed from published alqaraawi2020 Sec. 4.1", scale="n/a")
+
+
+# --------------------------------------------------------------------------- ledger and sentences
+
+STUDY = "alqaraawi2020"
+
+
+def _feature_splits(n_total: int) -> list[tuple[int, int]]:
+    """Possible shown/omitted splits of Sec. 4.3: each map group had 32 (Sec. 3.5), 2 were excluded."""
+    half = int(published_design()["participants"]) // 2
+    lost = 2 * half - n_total
+    return [(half - a, half - (lost - a)) for a in range(lost + 1)]
+
+
+def effect_ranges() -> pd.DataFrame:
+    """The saliency-map F, eta squared and p over everything the printed summaries leave open.
+
+    Means and SDs are printed to one decimal, so each may lie +-0.05 from its printed value
+    (all 16 corners are tried); for Sec. 4.3 the split of the 62 participants also varies over
+    30/32, 31/31 and 32/30 (each map group had 32 before the 2 exclusions). ``*_low``/``*_high``
+    bound the classical one-way F (= t squared), eta squared and p.
+    """
+    from itertools import product
+
+    from .. import stats
+
+    m = marginal_means().set_index(["outcome", "level"])
+    design = published_design()
+    rows = []
+    for outcome in OUTCOMES:
+        shown, omitted = m.loc[(outcome, "shown")], m.loc[(outcome, "omitted")]
+        if pd.isna(shown["n"]):
+            splits = _feature_splits(int(design["participants"] - design["excluded_from_feature_analysis"]))
+        else:
+            splits = [(int(shown["n"]), int(omitted["n"]))]
+        fs, etas, ps = [], [], []
+        for (n1, n2), signs in product(splits, product((-0.05, 0.05), repeat=4)):
+            m1, s1, m2, s2 = (shown["mean"] + signs[0], shown["sd"] + signs[1], omitted["mean"] + signs[2],
+                              omitted["sd"] + signs[3])
+            res = stats.anova_from_summary([m1, m2], [s1, s2], [n1, n2])
+            fs.append(res.statistic)
+            etas.append(res.effect)
+            ps.append(res.pvalue)
+        rows.append({"outcome": outcome, "splits": ", ".join(f"{a}/{b}" for a, b in splits),
+                     "F_low": min(fs), "F_high": max(fs), "eta2_low": min(etas), "eta2_high": max(etas),
+                     "p_low": min(ps), "p_high": max(ps)})
+    return pd.DataFrame(rows)
+
+
+def _spread(ours: float, low: float, high: float) -> float:
+    return max(high - ours, ours - low)
+
+
+def record_effect(recomputed: pd.DataFrame, ranges: pd.DataFrame) -> None:
+    """Ledger: the saliency-map main effects (Sec. 4.1, 4.3) against :func:`recompute_saliency_effect`.
+
+    Each tolerance is how far the value can move within the printed rounding (and, Sec. 4.3,
+    the possible splits): :func:`effect_ranges`.
+    """
+    r = recomputed.set_index("outcome")
+    g = ranges.set_index("outcome")
+    data = {"forecast_accuracy": "published Sec. 4.1 (marginal means, SDs, 32/32)",
+            "saliency_feature_ratio": "published Sec. 4.3 (marginal means, SDs; split 30/32 to 32/30)"}
+    for outcome in OUTCOMES:
+        test = published_tests()
+        test = test[(test["outcome"] == outcome) & (test["term"] == "saliency_maps")].iloc[0]
+        where = {"outcome": outcome, "test": test["test"], "term": "saliency_maps"}
+        ours_f, ours_eta = float(r.loc[outcome, "F_oneway"]), float(r.loc[outcome, "eta2_oneway"])
+        white = "White" in test["test"]
+        ledger.record(STUDY, f"{outcome}.saliency_maps.F",
+                      f"F of the saliency-map effect on the {OUTCOMES[outcome]} (ours: t squared of the marginal means)",
+                      paper=published.ref("alqaraawi2020_tests", "statistic", **where), ours=ours_f,
+                      data=data[outcome], tolerance=_spread(ours_f, g.loc[outcome, "F_low"], g.loc[outcome, "F_high"]),
+                      reason=("the paper's F uses a White (heteroscedasticity-consistent) covariance, which the "
+                              "classical F from summaries cannot rebuild" if white
+                              else "beyond the rounding of the printed means and SDs"))
+        ledger.record(STUDY, f"{outcome}.saliency_maps.eta2",
+                      f"eta squared of the saliency-map effect on the {OUTCOMES[outcome]}",
+                      paper=published.ref("alqaraawi2020_tests", "eta_squared", **where), ours=ours_eta,
+                      data=data[outcome],
+                      tolerance=_spread(ours_eta, g.loc[outcome, "eta2_low"], g.loc[outcome, "eta2_high"]),
+                      reason="beyond the rounding of the printed means and SDs")
+        if test["p_relation"] == "=":
+            ours_p = float(r.loc[outcome, "p_pooled"])
+            ledger.record(STUDY, f"{outcome}.saliency_maps.p", f"p of the saliency-map effect on the {OUTCOMES[outcome]}",
+                          paper=published.ref("alqaraawi2020_tests", "p", **where), ours=ours_p, data=data[outcome],
+                          tolerance=_spread(ours_p, g.loc[outcome, "p_low"], g.loc[outcome, "p_high"]),
+                          reason="beyond the rounding of the printed means and SDs")
+
+
+def record_counts(counts: pd.DataFrame) -> None:
+    """Ledger: every printed accuracy against the share of whole forecasts behind it (:func:`implied_counts`)."""
+    for _, r in counts.iterrows():
+        if r["outcome_type"] == "all":
+            paper = published.ref("alqaraawi2020_descriptives", "value", outcome="forecast_accuracy",
+                                  level=r["saliency_maps"], statistic="mean")
+        else:
+            paper = published.ref("alqaraawi2020_outcomes", "percent", quantity=r["quantity"],
+                                  outcome_type=r["outcome_type"], saliency_maps=r["saliency_maps"])
+        ledger.record(STUDY, f"counts.{r['outcome_type']}.{r['saliency_maps']}",
+                      f"forecast accuracy {r['outcome_type']}, maps {r['saliency_maps']}, as "
+                      f"{int(r['correct'])}/{int(r['trials'])} whole forecasts (%)",
+                      paper=paper, ours=100 * r["correct"] / r["trials"],
+                      data=f"published {r['source']} x participants and task images (Sec. 3.2.2, 3.5)",
+                      tolerance=0.0, reason="no whole count of forecasts gives the printed percentage")
+
+
+def record_consistency(check: pd.DataFrame) -> None:
+    """Ledger: the printed shares that follow from the TP/FN/FP accuracies (:func:`consistency_checks`).
+
+    The group mean without maps (Sec. 4.1) is twice the task-weighted overall accuracy minus
+    the mean with maps; tolerance 0.15 (the inputs' rounding, +-0.05 each, through the formula).
+    The share of "system right" forecasts inherits +-0.05 from the accuracies; the share of
+    images the system got right is exact.
+    """
+    c = check.set_index("check")["recomputed"]
+    shown = published.ref("alqaraawi2020_descriptives", "value", outcome="forecast_accuracy", level="shown",
+                          statistic="mean")
+    overall = float(c.iloc[0])
+    ledger.record(STUDY, "consistency.omitted_mean",
+                  "mean forecast accuracy without maps (%), from the TP/FN/FP accuracies and the mean with maps",
+                  paper=published.ref("alqaraawi2020_descriptives", "value", outcome="forecast_accuracy",
+                                      level="omitted", statistic="mean"),
+                  ours=2 * overall - shown.value, data="published Sec. 4.1, 4.2, task design (Sec. 3.2.2)",
+                  tolerance=0.15, reason="beyond the rounding of the printed accuracies")
+    ledger.record(STUDY, "consistency.predicted_system_correct",
+                  "forecasts saying the system is right (%), from the TP/FN/FP accuracies",
+                  paper=published.ref("alqaraawi2020_outcomes", "percent", quantity="predicted_system_correct"),
+                  ours=float(c.iloc[1]), data="published Sec. 4.2, task design (Sec. 3.2.2)", tolerance=0.05,
+                  reason="beyond the rounding of the printed accuracies")
+    ledger.record(STUDY, "consistency.system_correct", "task images the system got right (%), from the task design",
+                  paper=published.ref("alqaraawi2020_outcomes", "percent", quantity="system_correct"),
+                  ours=float(c.iloc[2]), data="task design (Sec. 3.2.2)", tolerance=0.0,
+                  reason="the task design gives another share")
+
+
+def record_unrecomputed() -> None:
+    """Ledger: the printed tests that need per-participant data (or cell means) the paper does not give."""
+    t = published_tests()
+    for _, r in t[t["term"] != "saliency_maps"].iterrows():
+        why = ("needs the four cell means and SDs, which the paper does not print" if r["test"].startswith("two-way")
+               else "needs per-participant data, which are not public")
+        ledger.record(STUDY, f"{r['outcome']}.{r['test'].split(' (')[0].replace(' ', '_')}.{r['term'].replace(' ', '_')}",
+                      f"{r['statistic_name']} of the {r['test']} ({r['term']}) on the {r['outcome'].replace('_', ' ')}",
+                      paper=published.ref("alqaraawi2020_tests", "statistic", outcome=r["outcome"], test=r["test"],
+                                          term=r["term"]),
+                      ours=None, data=f"published {r['source']}", why_not=why)
+
+
+def effect_sentence(recomputed: pd.DataFrame, ranges: pd.DataFrame) -> str:
+    """The recomputed saliency-map effects beside the printed ones, with the room the rounding leaves."""
+    r = recomputed.set_index("outcome")
+    g = ranges.set_index("outcome")
+    acc, ratio = r.loc["forecast_accuracy"], r.loc["saliency_feature_ratio"]
+    ga, gr = g.loc["forecast_accuracy"], g.loc["saliency_feature_ratio"]
+    return (f"For forecast accuracy the squared t is {acc['t_squared']:.2f} against the printed F of "
+            f"{acc['F_reported']:g}, and the means and SDs within their printed rounding allow anything from "
+            f"{ga['F_low']:.2f} to {ga['F_high']:.2f}; eta squared is {acc['eta2_oneway']:.3f} against "
+            f"{acc['eta2_reported']:g}. The printed means, SDs and test belong together. The effect corresponds "
+            f"to a Cohen's d of {acc['cohen_d']:.2f}. For the feature ratio the classical F lies between "
+            f"{gr['F_low']:.1f} and {gr['F_high']:.1f} over the possible splits ({gr['splits']}) and the rounding, "
+            f"above the printed {ratio['F_reported']:g}, which comes from the White-corrected ANOVA; eta squared "
+            f"({ratio['eta2_oneway']:.3f} against {ratio['eta2_reported']:g}) agrees, and the effect is very large "
+            f"(d = {ratio['cohen_d']:.2f}).")
+
+
+def replication_sentence(table: pd.DataFrame) -> str:
+    """Power of the study for its own saliency-map effect on forecasts, and the participants 80 % needs."""
+    r = table.set_index(["outcome", "term"]).loc[("forecast_accuracy", "saliency_maps")]
+    return (f"A p-value of {published_tests().set_index(['outcome', 'term']).loc[('forecast_accuracy', 'saliency_maps'), 'p']:g} "
+            f"for an effect whose power at the study's size was {r['power_at_used_n']:.2f} means that a replication "
+            f"of the same size would miss it about as often as it finds it; a replication that wants 80 % power "
+            f"needs {int(r['participants_needed'])} participants, {r['participants_needed'] / r['participants_used']:.1f} "
+            f"times the {int(r['participants_used'])} of the study.")

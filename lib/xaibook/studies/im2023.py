@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
+from .. import ledger
 from ..data import published
 from ..errors import ParameterError
 from ..viz import charts
@@ -188,3 +189,63 @@ def size_chart(ds: Sequence[float] = (0.5, 0.8), alpha: float = 0.05) -> alt.Top
     chart = alt.layer(line, target, used).properties(
         width=420, height=220, title="One explanation condition vs none (orange: ~7 per condition as in the study)")
     return charts.provenance(chart, data=COMPUTED + "; our computation", scale="n/a")
+
+
+# --------------------------------------------------------------------------- ledger and sentences
+
+STUDY = "im2023"
+SUMMARY_ONLY = "only a summary of the paper is public: no accuracies, tests or per-participant data"
+
+
+def published_findings() -> pd.DataFrame:
+    """Summary (Key Results): the reported absence of significant accuracy gains, per task."""
+    return published.load("im2023_findings")
+
+
+def record_design() -> None:
+    """Ledger: the design counts the summary allows to recompute, and the rest as not recomputable.
+
+    The seven conditions are counted twice: as the conditions the Method Summary lists, and as
+    no explanation plus explanation methods x access levels. The participant count and the
+    findings cannot be recomputed from a summary.
+    """
+    d = published_design()
+    conds = published_conditions()
+    ref = published.ref("im2023_design", "value", quantity="conditions")
+    ledger.record(STUDY, "design.conditions.listed", "conditions listed in the Method Summary", paper=ref,
+                  ours=len(conds), data="published summary (Method Summary)", tolerance=0.0,
+                  reason="the listed conditions differ in number from the stated count")
+    methods = conds.loc[conds["explanation"] != "none", "explanation"].nunique()
+    access = conds.loc[conds["access"] != "none", "access"].nunique()
+    ledger.record(STUDY, "design.conditions.crossed",
+                  "conditions as no explanation + explanation methods x access levels", paper=ref,
+                  ours=1 + methods * access, data="published summary (Method Summary)", tolerance=0.0,
+                  reason="the design's factors give another number of conditions")
+    ledger.record(STUDY, "design.participants", "participants",
+                  paper=published.ref("im2023_design", "value", quantity="participants"), ours=None,
+                  data="published summary (Limitations)",
+                  why_not=f"{SUMMARY_ONLY}; the summary states n = {int(d['participants'])} once, "
+                          "without the allocation to conditions")
+    for _, r in published_findings().iterrows():
+        ledger.record(STUDY, f"findings.{r['task'].replace(' ', '_')}",
+                      f"explanation conditions with a significant accuracy gain, {r['task']}",
+                      paper=published.ref("im2023_findings", "value", quantity=r["quantity"], task=r["task"]),
+                      ours=None, data="published summary (Key Results)", why_not=SUMMARY_ONLY)
+
+
+def allocation_sentence() -> str:
+    """Participants per condition under equal allocation (our assumption)."""
+    d = published_design()
+    return (f"{int(d['participants'])} participants spread over {int(d['conditions'])} conditions leave about "
+            f"{d['participants'] / d['conditions']:.1f} per condition.")
+
+
+def reading_sentence(table: pd.DataFrame, power: float = 0.8) -> str:
+    """The smallest effect any comparison could detect, and the largest power for a medium effect."""
+    col = f"effect detectable with {power:.0%} power"
+    pooled = table.set_index("comparison").loc["any explanation vs none"]
+    medium = [c for c in table.columns if c.startswith("power, medium")][0]
+    per = float(published_design()["participants"] / published_design()["conditions"])
+    return (f"With about {per:.0f} people per condition, the study could reliably detect only very large "
+            f"effects ({pooled[col]} or more, even when all explanation conditions are pooled against the "
+            f"no-explanation group); for a medium effect (d = 0.5) its power was at most {table[medium].max():.2f}.")

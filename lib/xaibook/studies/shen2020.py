@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
+from .. import ledger
 from ..data import published
 from ..errors import ParameterError
 from ..viz import charts
@@ -272,3 +273,151 @@ def sample_size_chart(table: pd.DataFrame | None = None) -> alt.TopLevelMixin:
         column=alt.Column("panel:N", title=None)
     ).properties(title="Images a replication needs to detect the overall difference (dashed: images used)")
     return charts.provenance(chart, data=COMPUTED, scale="n/a")
+
+
+# --------------------------------------------------------------------------- checks, ledger, sentences
+
+STUDY = "shen2020"
+TABLES = "published Table 1, Table 2"
+
+
+def design_check() -> pd.DataFrame:
+    """Counts of the Method and Experimental Results sections that follow from other printed counts.
+
+    Workers of experiment 1 (41 + 40 - 36 in both conditions), of both experiments, submissions
+    per condition (images x answers per image), in total, and the N of each overall t-test
+    against the image counts of Tables 1-2.
+    """
+    d = published_design().set_index(["experiment", "quantity"])["value"]
+    acc = published_accuracy().set_index(["experiment", "condition", "category"])["n_images"]
+    comp = published_comparisons().set_index(["experiment", "category"])["n_stated"]
+
+    def v(exp: str, q: str) -> float:
+        return float(d[(exp, q)])
+
+    rows = [
+        ("workers.exp1", "workers in experiment 1", ("1", "workers_total"),
+         v("1", "workers_int") + v("1", "workers_no_int") - v("1", "workers_both_conditions"),
+         "workers per condition minus those in both"),
+        ("workers.all", "workers in both experiments", ("all", "workers_total"),
+         v("1", "workers_total") + v("2", "workers_int") + v("2", "workers_no_int"),
+         "experiment 1 total plus the two groups of experiment 2"),
+        ("submissions.exp1.per_condition", "submissions per condition, experiment 1",
+         ("1", "submissions_per_condition"), v("1", "images_per_condition") * v("1", "workers_per_image"),
+         "images per condition x answers per image"),
+        ("submissions.exp2.per_condition", "submissions per condition, experiment 2",
+         ("2", "submissions_per_condition"), v("2", "images") * v("2", "workers_per_image_per_condition"),
+         "images x answers per image and condition"),
+        ("submissions.exp2.per_image", "workers per image, experiment 2", ("2", "workers_per_image"),
+         2 * v("2", "workers_per_image_per_condition"), "two conditions x answers per image and condition"),
+        ("submissions.all", "submissions in both experiments", ("all", "submissions"),
+         v("1", "submissions") + v("2", "submissions"), "the two experiments' submissions"),
+    ]
+    out = [{"claim": c, "quantity": q, "printed": float(d[key]), "recomputed": r, "from": how,
+            "table": "shen2020_design", "where": {"experiment": key[0], "quantity": key[1]}}
+           for c, q, key, r, how in rows]
+    for exp in (1, 2):
+        out.append({"claim": f"ttest_n.exp{exp}", "quantity": f"N of the overall t-test, experiment {exp}",
+                    "printed": float(comp[(exp, "Overall")]),
+                    "recomputed": float(acc[(exp, "Int", "Overall")]),
+                    "from": f"images per condition in Table {exp}", "table": "shen2020_comparisons",
+                    "where": {"experiment": exp, "category": "Overall"}})
+    df = pd.DataFrame(out)
+    df["agrees"] = df["printed"] == df["recomputed"]
+    return df
+
+
+def record_design(check: pd.DataFrame) -> None:
+    """Ledger: each row of :func:`design_check` as a claim (exact counts, no tolerance)."""
+    column = {"shen2020_design": "value", "shen2020_comparisons": "n_stated"}
+    for _, r in check.iterrows():
+        ledger.record(STUDY, f"design.{r['claim']}", r["quantity"],
+                      paper=published.ref(r["table"], column[r["table"]], **r["where"]),
+                      ours=r["recomputed"], data=f"published text ({r['from']})", tolerance=0.0)
+
+
+def record_overall(check: pd.DataFrame) -> None:
+    """Ledger: the printed Overall accuracies against :func:`overall_check`.
+
+    Tolerance 0.01: the five category accuracies are rounded to two decimals (their weighted
+    mean carries up to 0.005 of rounding) and so is the printed Overall value.
+    """
+    for _, r in check.iterrows():
+        exp, cond = int(r["experiment"]), r["condition"]
+        ledger.record(STUDY, f"overall.exp{exp}.{cond}",
+                      f"overall accuracy, experiment {exp}, {cond} (image-weighted mean of C1-C5)",
+                      paper=published.ref("shen2020_accuracy", "accuracy", experiment=exp, condition=cond,
+                                          category="Overall"),
+                      ours=r["weighted_mean_of_categories"], data=f"{TABLES} (C1-C5 accuracies, image counts)",
+                      tolerance=0.01, reason="beyond the rounding of the printed accuracies")
+
+
+def record_granularity(check: pd.DataFrame) -> None:
+    """Ledger: each printed accuracy against the nearest share of whole answers (:func:`granularity_check`)."""
+    for _, r in check.iterrows():
+        exp, cond, cat = int(r["experiment"]), r["condition"], r["category"]
+        ledger.record(STUDY, f"granularity.exp{exp}.{cond}.{cat}",
+                      f"accuracy as whole answers k/{r['answers']}, experiment {exp}, {cond}, {cat}",
+                      paper=published.ref("shen2020_accuracy", "accuracy", experiment=exp, condition=cond,
+                                          category=cat),
+                      ours=r["nearest_fraction"], data=f"{TABLES} (image counts) x answers per image (text)",
+                      tolerance=0.0, reason="no whole number of correct answers gives the printed value")
+
+
+def record_stars(bounds: pd.DataFrame) -> None:
+    """Ledger: the starred t-tests, not recomputable; the reason names the SD each star needs."""
+    for _, r in bounds[bounds["relation"] == "<="].iterrows():
+        exp, cat = int(r["experiment"]), r["category"]
+        paper = published.ref("shen2020_comparisons", "p_bound", experiment=exp, category=cat)
+        ledger.record(STUDY, f"ttest.exp{exp}.{cat}", f"p of the {r['test']}, experiment {exp}, {cat} (bound)",
+                      paper=paper, ours=None, data=TABLES,
+                      why_not=(f"only the star (p < {paper.value:g}) is printed, no SD, t or per-image answers; "
+                               f"the star needs an SD of at most {r['sd_bound']:.3f} "
+                               f"(answer noise alone: {r['sd_reference']:.3f})"))
+
+
+def overall_sentence(check: pd.DataFrame) -> str:
+    """How many printed Overall values the category columns reproduce."""
+    n_ok = int(check["rounds_to_reported"].sum())
+    worst = float((check["weighted_mean_of_categories"] - check["reported_overall"]).abs().max())
+    return (f"In {n_ok} of {len(check)} rows the image-weighted mean of the categories rounds to the printed "
+            f"*Overall* value (largest gap {worst:.4f}, within the rounding of the printed cells).")
+
+
+def granularity_sentence(check: pd.DataFrame) -> str:
+    """How many printed accuracies are shares of whole answers, and the smallest cell."""
+    small = check.sort_values("answers").iloc[0]
+    return (f"{int(check['consistent'].sum())} of {len(check)} printed accuracies are shares of whole answers. "
+            f"The smallest cell, {small['category']} in experiment {small['experiment']}, rests on "
+            f"{int(small['answers'])} answers per condition, so there the constraint bites hardest.")
+
+
+def bounds_sentence(bounds: pd.DataFrame) -> str:
+    """Which printed results are possible and how tight the starred ones are (ratio to answer noise)."""
+    starred = bounds[bounds["relation"] == "<="].copy()
+    starred["room"] = starred["sd_bound"] / starred["sd_reference"]
+    n_ok = int((bounds["verdict"] == "plausible").sum())
+    tight = starred[starred["experiment"] == 1].sort_values("room").iloc[0]
+    paired = starred[starred["experiment"] == 2].sort_values("room").iloc[0]
+    overall = starred.set_index(["experiment", "category"]).loc[(1, "Overall")]
+    head = ("All printed results are possible" if n_ok == len(bounds)
+            else f"{n_ok} of {len(bounds)} printed results are possible")
+    return (f"{head}. The tightest in experiment 1 is {tight['category']}: its stars allow an SD only "
+            f"{tight['room']:.2f} times the answer-noise reference, little room for images to differ in difficulty. "
+            f"In experiment 2, {paired['category']} sits at {paired['room']:.2f} times its reference, which there "
+            f"is no strict floor. The overall experiment 1 result tolerates {overall['room']:.1f} times the "
+            "reference.")
+
+
+def replication_sentence(table: pd.DataFrame, bounds: pd.DataFrame) -> str:
+    """The overall differences, and the assumed SD beyond which experiment 1's images are too few."""
+    diff = table.groupby("experiment")["difference"].first()
+    e1 = table[table["experiment"] == 1].sort_values("assumed_sd")
+    used = int(e1["images_used"].iloc[0])
+    enough = e1[e1["images_needed"] <= used]
+    limit = float(enough["assumed_sd"].max()) if len(enough) else float("nan")
+    noise = float(bounds.set_index(["experiment", "category"]).loc[(1, "Overall"), "sd_reference"])
+    return (f"The overall effects are differences of {diff[1]:.2f} (experiment 1) and {diff[2]:.2f} "
+            f"(experiment 2) in accuracy. An unpaired replication of experiment 1 needs more than its {used} "
+            f"images per condition as soon as the per-image SD exceeds {limit:.2f}, and the noise of "
+            f"{workers_per_image(1)} answers per image alone contributes {noise:.2f}.")
