@@ -4,7 +4,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
+import numpy as np
 import pytest
 import torch
 
@@ -118,3 +120,16 @@ def test_cache_cli_list_and_clear(tmp_path):
     assert "removed 1" in run("clear", "alpha")
     assert "1 entries" in run("list")
     assert not c.has("alpha", {"a": 1}, fmt="pkl") and c.has("beta", {"a": 1}, fmt="pkl")
+
+
+def test_cache_keys_unchanged_and_compute_seconds_listed(tmp_path, monkeypatch, capsys):
+    """Keys and ``digest`` keep their values (warm caches stay warm); each entry's meta holds its compute time."""
+    monkeypatch.setattr(cache_mod, "_version", lambda: "0.1.0")
+    c = cache_mod.Cache(tmp_path)
+    assert c.key("maps", {"n": 5, "lr": 0.1, "t": torch.arange(3), "p": ("a", None, True)}) == "c96f488b512f95027eae"
+    assert cache_mod.digest(np.arange(4), "x", 3, np.array(["a", "b"], dtype=object)) == "0417b6e309497823e01d"
+    c.get_or_compute("slow", {"a": 1}, lambda: time.sleep(0.2) or 1, fmt="pkl")
+    (entry,) = c.entries()
+    assert 0.2 <= entry.seconds < 5
+    monkeypatch.setenv("XAIBOOK_CACHE", str(tmp_path))
+    assert cache_mod.main(["list"]) == 0 and f"{entry.seconds:.1f} s" in capsys.readouterr().out
