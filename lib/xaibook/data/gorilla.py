@@ -22,10 +22,24 @@ column (which was not set up as the answer key for test trials):
 
 ``conf`` is the AI's top-1 confidence in whole percent. The AI was right when the
 predicted and true class agree.
+
+Incomplete data (decided here, used by every reader of the exports):
+
+* Gorilla closes every export with an ``END OF FILE`` line. A file without it was cut
+  (an interrupted download or copy) and is refused with a ``DataFormatError`` naming the
+  file: a cut file still parses, and would be summarised as if it held every participant.
+* A participant who answered fewer test trials than the design's :data:`TEST_TRIALS` (30,
+  Sec. 2.4), e.g. who left the experiment early, is kept, but flagged: the trial table's
+  ``test_trials`` column holds how many test trials the participant answered in that task
+  node and ``test_complete`` whether that is the full design (both missing in nodes without
+  a test phase), and :func:`load_exports` issues one :class:`IncompleteParticipantWarning`
+  naming each such participant and file (the command line prints it on stderr). More test
+  trials than the design is an error.
 """
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -169,6 +183,16 @@ def difficulty(ai_correct: bool, confidence: float) -> str:
 # Reading exports
 # --------------------------------------------------------------------------------------
 
+#: Test trials per participant in the study's design (paper Sec. 2.4: 5 training, 10 validation, 30 test).
+TEST_TRIALS = 30
+#: The line Gorilla writes after the last row of every export.
+END_OF_FILE = "END OF FILE"
+
+
+class IncompleteParticipantWarning(UserWarning):
+    """A participant answered fewer test trials than the design (:data:`TEST_TRIALS`)."""
+
+
 #: Columns every task export must have.
 REQUIRED_COLUMNS = ("Participant Public ID", "Task Name", "display", "Screen Name", "Zone Type",
                     "Response", "Reaction Time", "Spreadsheet Row")
@@ -218,12 +242,38 @@ def _read_csv(file: Path) -> pd.DataFrame:
         raise DataFormatError(f"{file}: the file is empty; expected a Gorilla task export") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
         raise DataFormatError(f"{file}: not a readable CSV export ({err})") from None
-    if df.empty:
-        raise DataFormatError(f"{file}: the export has a header but no rows")
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:
         raise DataFormatError(f"{file}: missing column(s) {missing}; is this a Gorilla task export?")
+    if df.empty:
+        raise DataFormatError(f"{file}: the export has a header but no rows")
+    _check_end_of_file(file)
     return df
+
+
+def _last_line(file: Path) -> str:
+    """The last non-blank line of ``file`` (read from its end, so large exports are not read twice)."""
+    size = file.stat().st_size
+    with open(file, "rb") as f:
+        chunk = 4096
+        while True:
+            f.seek(max(0, size - chunk))
+            tail = f.read()
+            lines = tail.rstrip(b"\r\n\t ").splitlines()
+            if len(lines) > 1 or chunk >= size:
+                break
+            chunk *= 4
+    return lines[-1].decode("utf-8", errors="replace").lstrip("\ufeff") if lines else ""
+
+
+def _check_end_of_file(file: Path) -> None:
+    """Refuse an export that does not end with Gorilla's ``END OF FILE`` line (a cut file)."""
+    fields = [x.strip().strip('"') for x in _last_line(file).split(",")]
+    if fields[0] != END_OF_FILE or any(fields[1:]):
+        raise DataFormatError(
+            f"{file}: the file does not end with Gorilla's '{END_OF_FILE}' line, so it is truncated (an "
+            "interrupted download or copy) and would be summarised as if complete; download the export "
+            "from Gorilla again.")
 
 
 def _counterbalance(rows: pd.DataFrame, file: Path, participant: str) -> int | None:
@@ -241,12 +291,16 @@ def _counterbalance(rows: pd.DataFrame, file: Path, participant: str) -> int | N
 
 
 def _seconds(value: object, where: str) -> float:
+    """Gorilla's reaction time (ms) in seconds; an empty cell is missing, anything else must be >= 0 and finite."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return np.nan
     try:
-        return float(value) / 1000.0
+        ms = float(value)
     except ValueError:
         raise DataFormatError(f"{where}: reaction time {value!r} is not a number") from None
+    if not np.isfinite(ms) or ms < 0:
+        raise DataFormatError(f"{where}: reaction time {value!r} is not a non-negative number of milliseconds")
+    return ms / 1000.0
 
 
 def _answer(value: object, where: str) -> str:
@@ -353,7 +407,7 @@ def read_export(file: Path | str) -> pd.DataFrame:
                          source=f"human: Gorilla export {file.name} (Nguyen et al. 2021)")
             rows += trials
     extra = ["population", "task", "difficulty", "image_id", "counterbalance", "gorilla_qualified",
-             "spreadsheet_row", "file"]
+             "spreadsheet_row", "file", "test_trials", "test_complete"]
     out = pd.DataFrame(rows, columns=list(responses.COLUMNS) + extra)
     return out
 
@@ -367,11 +421,16 @@ def load_exports(paths: Iterable[Path | str] | Path | str) -> pd.DataFrame:
     (lay/expert), ``task`` (Gorilla task name), ``difficulty`` (easy/medium/hard, test trials),
     ``image_id``, ``counterbalance``, ``gorilla_qualified`` (the participant passed Gorilla's
     validation branch node; missing where the export has no branch column),
-    ``spreadsheet_row`` and ``file``.
+    ``spreadsheet_row``, ``file``, and ``test_trials`` / ``test_complete`` (how many test trials
+    the participant answered in that node and whether that is the design's 30; see the module
+    docstring on incomplete data).
 
     Raises ``DataNotFoundError`` for missing paths and ``DataFormatError`` naming the file
     and the problem for malformed exports (empty file, missing columns, unknown task name,
-    unparsable stimulus file name, a participant's trial recorded twice with different answers).
+    unparsable stimulus file name, a participant's trial recorded twice with different answers,
+    a file cut before Gorilla's ``END OF FILE`` line, a reaction time that is not a non-negative
+    number). Warns (:class:`IncompleteParticipantWarning`) about participants with fewer test
+    trials than the design.
     """
     files = find_exports(paths)
     if not files:
@@ -392,12 +451,39 @@ def load_exports(paths: Iterable[Path | str] | Path | str) -> pd.DataFrame:
                               f"twice with different content (in {files_}); pass each export once")
     for c in ("ai_correct", "correct"):
         trials[c] = trials[c].astype(bool)
+    trials = _flag_incomplete(trials)
     trials["trial"] = trials["trial"].astype(int)
     phase_rank = trials["phase"].map({p: i for i, p in enumerate(responses.PHASES)})
     trials = (trials.assign(_phase=phase_rank)
               .sort_values(["dataset", "condition", "population", "participant", "_phase", "trial"], kind="stable")
               .drop(columns="_phase").reset_index(drop=True))
     return responses.validate(trials)
+
+
+def _flag_incomplete(trials: pd.DataFrame) -> pd.DataFrame:
+    """Fill ``test_trials`` / ``test_complete`` per participant and task node; warn about incomplete ones.
+
+    Only nodes whose task has a test phase are checked (lay ``_Val`` nodes hold none by design).
+    """
+    with_test = trials["task"].map(lambda name: "test" in TASKS[name].phases)
+    answered = (trials["phase"].eq("test").groupby([trials["task"], trials["participant"]]).transform("sum"))
+    trials["test_trials"] = answered.where(with_test).astype("Int64")
+    trials["test_complete"] = (answered == TEST_TRIALS).where(with_test).astype("boolean")
+    per = trials[with_test].groupby(["task", "participant"], sort=False).agg(
+        n=("test_trials", "first"), file=("file", lambda f: ", ".join(sorted(set(f))))).reset_index()
+    over = per[per["n"] > TEST_TRIALS]
+    if len(over):
+        r = over.iloc[0]
+        raise DataFormatError(f"{r['file']}: participant {r['participant']} answered {r['n']} test trials in "
+                              f"{r['task']}; the design has {TEST_TRIALS} (paper Sec. 2.4). Were two sessions merged?")
+    short = per[per["n"] < TEST_TRIALS]
+    if len(short):
+        listed = "; ".join(f"{r.participant} ({r.n} of {TEST_TRIALS}, {r.file})" for r in short.itertuples())
+        warnings.warn(f"{len(short)} participant(s) answered fewer test trials than the design's {TEST_TRIALS} "
+                      f"(paper Sec. 2.4): {listed}. They are kept, flagged in the trial table's 'test_complete' "
+                      "column; their accuracy is a mean over fewer trials.", IncompleteParticipantWarning,
+                      stacklevel=3)
+    return trials
 
 
 def read_bad_users(path: Path | str) -> set[str]:
