@@ -9,7 +9,8 @@ import torch
 from PIL import Image
 
 from xaibook.errors import DataFormatError, DataNotFoundError, ParameterError
-from xaibook.stimuli import CONDITIONS, MANIFEST_COLUMNS, compose_panel, decision_text, load_manifest, write_stimulus_set
+from xaibook.stimuli import (CONDITIONS, GENERIC_COLUMNS, MANIFEST_COLUMNS, NGUYEN_COLUMNS, compose_panel,
+                             decision_text, load_manifest, write_stimulus_set)
 
 DS = 64  # display size in the tests
 GAP = 12
@@ -54,7 +55,32 @@ def test_manifest_is_loadable_and_every_file_exists(tmp_path):
     # file names carry no answer
     assert not df["stimulus"].str.contains("tabby|lorikeet|tench|macaw|goldfish").any()
     readme = (path.parent / "README.txt").read_text()
-    assert all(c in readme for c in MANIFEST_COLUMNS)
+    assert all(f"  {c}: {v}" in readme for c, v in MANIFEST_COLUMNS.items())
+
+
+def test_nguyen_set_is_an_instance_of_the_generic_manifest(tmp_path):
+    """The generic columns first, Nguyen's after; the question and options of the Gorilla sheet."""
+    images, maps, nbs = _inputs()
+    path = write_stimulus_set(tmp_path, _trials(), images, maps=maps, neighbours=nbs, display_size=DS)
+    df = load_manifest(path)
+    assert list(df.columns) == list(GENERIC_COLUMNS) + list(NGUYEN_COLUMNS)
+    assert (df["study"] == "nguyen2021").all() and (df["phase"] == "test").all()
+    assert all(o == ["Yes", "No"] for o in df["options"])
+    first = df[df["trial_id"] == "ImageNet-001"]
+    assert (first["question"] == "Is this lorikeet?").all() and (first["answer"] == "No").all()
+    # the parts of each screen: an explanation only with a heatmap, examples only with 3-NN
+    heat = df["condition"].isin(["GradCAM", "EP", "SOD"])
+    assert (df.loc[heat, "explanation"] != "").all() and (df.loc[~heat, "explanation"] == "").all()
+    assert df["examples"].map(len).eq(np.where(df["condition"] == "3-NN", 3, 0)).all()
+    for row in df[heat | (df["condition"] == "3-NN")].itertuples():
+        for f in ([row.explanation] if row.explanation else []) + row.examples:
+            with Image.open(tmp_path / f) as im:
+                assert im.size == (DS, DS)
+    # the explanation tile is the screen's second tile
+    row = df[df["condition"] == "EP"].iloc[0]
+    screen = np.asarray(Image.open(tmp_path / row["stimulus"]))
+    tile = np.asarray(Image.open(tmp_path / row["explanation"]))
+    assert (screen[-DS:, DS + GAP:2 * DS + GAP] == tile).all()
 
 
 def test_load_manifest_reports_missing_files_and_columns(tmp_path):

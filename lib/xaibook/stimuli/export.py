@@ -1,62 +1,67 @@
-"""Export a stimulus set: one image file per trial screen plus ONE manifest CSV a study platform loads.
+"""Nguyen et al.'s stimulus set: trial screens as image files plus the generic manifest.
 
 Nguyen et al. (2021), Sec. 2.4 and A11, ran their study on Gorilla: a spreadsheet listed, per
 trial, the stimulus file, the AI's decision line ("Sam guessed this is **87% lakeland
-terrier**") and the answer. :func:`write_stimulus_set` writes the same ingredients for any
-platform (Gorilla, PsychoPy, jsPsych, a web form):
+terrier**"), the question ("Is this **lakeland terrier**?") and the answer.
+:func:`write_stimulus_set` writes the same ingredients for any platform (Gorilla, PsychoPy,
+jsPsych, a web form):
 
 ``<out>/images/<trial_id>.png``
     the input image alone, at ``display_size`` pixels;
+``<out>/explanations/<condition>/<trial_id>.png``
+    the heatmap in red over an edge image (``GradCAM``, ``EP``, ``SOD``);
+``<out>/examples/<trial_id>-<k>.png``
+    the nearest training images (``3-NN``);
 ``<out>/stimuli/<condition>/<trial_id>.png``
-    the trial screen of one condition, in the study's style (:func:`compose_panel`): the image
-    titled "NN% label", then nothing (``Confidence``), the heatmap in red over an edge image
-    (``GradCAM``, ``EP``, ``SOD``) or three training images under "Three examples of label"
-    (``3-NN``);
+    the whole trial screen of one condition, in the study's style (:func:`compose_panel`): the
+    image titled "NN% label", then nothing (``Confidence``), the heatmap or three training
+    images under "Three examples of label" (``3-NN``);
 ``<out>/manifest.csv``
-    one row per trial and condition, columns :data:`MANIFEST_COLUMNS` (documented there and in
-    ``<out>/README.txt``); file paths are relative to the manifest.
+    the generic manifest (:mod:`xaibook.stimuli.manifest`), one row per trial and condition,
+    with Nguyen's own columns after the generic ones (:data:`MANIFEST_COLUMNS`; both documented
+    in ``<out>/README.txt``).
 
 File names carry no answer (the original names encoded the true and predicted class), so a
-platform that shows names cannot leak the key. :func:`load_manifest` reads a manifest back and
-checks that every file it names exists.
+platform that shows names cannot leak the key.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Mapping, Sequence
 
-import numpy as np
 import pandas as pd
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from ..errors import DataFormatError, DataNotFoundError, ParameterError
+from ..errors import ParameterError
 from ..progress import bar
 from ..viz import overlays
+from .manifest import GENERIC_COLUMNS, write_manifest
 
-#: The manifest's columns and what each holds (also written to ``README.txt``).
-MANIFEST_COLUMNS: dict[str, str] = {
-    "trial_id": "identifier of the trial image, unique within the set (also the file stem)",
+#: Nguyen's own columns, after the generic ones (:data:`~xaibook.stimuli.manifest.GENERIC_COLUMNS`).
+NGUYEN_COLUMNS: dict[str, str] = {
     "dataset": "image set of the experiment (ImageNet or Dogs; on the offline zoo, its stand-ins)",
-    "condition": "what the participant sees besides the image: Confidence, GradCAM, EP, SOD or 3-NN",
-    "phase": "study phase of the row (test: scored trials without feedback)",
-    "stimulus": "the trial screen as an image file, relative to the manifest",
-    "image": "the input image alone, relative to the manifest",
     "image_type": "natural or adversarial (PGD + JPEG, Sec. 2.4.3)",
     "difficulty": "Easy, Medium or Hard (Sec. 2.4.3: by the AI's confidence and correctness)",
     "ai_label": "the AI's top-1 label shown to the participant",
     "ai_confidence": "the AI's top-1 softmax confidence in [0, 1]",
     "ai_text": "the decision line shown with the image, e.g. '87% lakeland terrier'",
-    "known_question": "the first screen's question, 'Have you ever seen a <label> before?'",
+    "known_question": "the screen before, 'Have you ever seen a <label> before?' (Yes/No, no right answer)",
     "true_label": "the image's ground-truth class (not shown)",
-    "ai_correct": "whether the AI's label is right (True/False)",
-    "answer": "the correct response to 'is the AI right?': Yes (accept) or No (reject)",
+    "ai_correct": "whether the AI's label is right (True/False); the answer is Yes exactly when it is",
     "source_id": "where the image comes from (zoo image id, or ILSVRC2012_val_XXXXXXXX)",
 }
+#: Every column of Nguyen's manifest, in order: the generic ones, then :data:`NGUYEN_COLUMNS`.
+MANIFEST_COLUMNS: dict[str, str] = {**GENERIC_COLUMNS, **NGUYEN_COLUMNS}
+#: The decision question and its options as the authors' Gorilla spreadsheet put them (its
+#: ``question`` column, "Is this **label**?", without the Markdown; Fig. 1a: "decide Yes or No").
+QUESTION = "Is this {label}?"
+OPTIONS = ("Yes", "No")
 CONDITIONS = ("Confidence", "GradCAM", "EP", "SOD", "3-NN")
 HEATMAP_CONDITIONS = ("GradCAM", "EP", "SOD")
 _REQUIRED_TRIAL_COLUMNS = ("trial_id", "dataset", "image_type", "difficulty", "ai_label", "ai_confidence",
                            "true_label", "ai_correct", "source_id")
+GAP = 12  # white space between the tiles of a screen, in pixels
 NUMBER_WORDS = {1: "One", 2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six"}
 
 
@@ -90,7 +95,7 @@ def _centred(draw: ImageDraw.ImageDraw, text: str, x0: int, x1: int, y: int, fon
 
 
 def compose_panel(image, label: str, confidence: float, *, heatmap=None, neighbours: Sequence | None = None,
-                  neighbour_label: str | None = None, display_size: int = 224, gap: int = 12,
+                  neighbour_label: str | None = None, display_size: int = 224, gap: int = GAP,
                   style: str = "nguyen") -> Image.Image:
     """One trial screen as a PIL image, in Nguyen et al.'s layout (their Fig. 1a, Sec. A11).
 
@@ -106,19 +111,31 @@ def compose_panel(image, label: str, confidence: float, *, heatmap=None, neighbo
 
     With neither ``heatmap`` nor ``neighbours`` the screen shows the image alone (Confidence).
     """
+    parts = _parts(image, heatmap=heatmap, neighbours=neighbours, display_size=display_size, style=style)
+    return _arrange(*parts, label, confidence, neighbour_label=neighbour_label, display_size=display_size, gap=gap)
+
+
+def _parts(image, *, heatmap, neighbours, display_size: int, style: str):
+    """The screen's tiles: the image, the explanation (or None) and the examples (maybe [])."""
     if heatmap is not None and neighbours is not None:
         raise ParameterError("pass either heatmap or neighbours, not both")
     if display_size < 32:
         raise ParameterError(f"display_size must be >= 32 pixels, got {display_size}")
     base = overlays.to_hwc(image)
-    tiles = [_tile(base, display_size)]
+    explanation = None
     if heatmap is not None:
         m = overlays.to_hw(heatmap, base.shape[:2])
-        tiles.append(_tile(overlays.overlay(base, m, style), display_size))
+        explanation = _tile(overlays.overlay(base, m, style), display_size)
     nbs = list(neighbours) if neighbours is not None else []
     if neighbours is not None and not nbs:
         raise ParameterError("neighbours is empty: the 3-NN screen needs at least one training image")
-    tiles += [_tile(nb, display_size) for nb in nbs]
+    return _tile(base, display_size), explanation, [_tile(nb, display_size) for nb in nbs]
+
+
+def _arrange(image: Image.Image, explanation: Image.Image | None, examples: list, label: str, confidence: float,
+             *, neighbour_label: str | None, display_size: int, gap: int) -> Image.Image:
+    """Lay the tiles out in a row under the decision line (and "N examples of label")."""
+    tiles = [image] + ([explanation] if explanation is not None else []) + examples
     font_size = max(12, display_size // 12)
     title_h = int(font_size * 1.8)
     width = len(tiles) * display_size + (len(tiles) - 1) * gap
@@ -128,8 +145,8 @@ def compose_panel(image, label: str, confidence: float, *, heatmap=None, neighbo
     for i, t in enumerate(tiles):
         canvas.paste(t, (i * (display_size + gap), title_h))
     _centred(draw, decision_text(label, confidence), 0, display_size, int(font_size * 0.35), font, bold=True)
-    if nbs:
-        n = len(nbs)
+    if examples:
+        n = len(examples)
         text = f"{NUMBER_WORDS.get(n, str(n))} example{'s' if n != 1 else ''} of {neighbour_label or label}"
         _centred(draw, text, display_size + gap, width, int(font_size * 0.35), font)
     return canvas
@@ -172,7 +189,8 @@ def write_stimulus_set(out: Path | str, trials: pd.DataFrame, images: torch.Tens
         conditions: which conditions to write (default all five).
 
     Returns:
-        the path of ``manifest.csv``.
+        the path of ``manifest.csv`` (the generic manifest, study ``nguyen2021``, phase ``test``;
+        read it with :func:`xaibook.stimuli.load_manifest`).
     """
     out = Path(out)
     n = len(images)
@@ -186,66 +204,34 @@ def write_stimulus_set(out: Path | str, trials: pd.DataFrame, images: torch.Tens
             raise ParameterError(f"condition {c} needs maps[{c!r}] with one map per image ({n})")
     if "3-NN" in conditions and (neighbours is None or len(neighbours) != n):
         raise ParameterError(f"condition 3-NN needs neighbours: a list of training images per trial image ({n})")
-    (out / "images").mkdir(parents=True, exist_ok=True)
     rows = []
     records = trials.reset_index(drop=True).to_dict("records")
     for i, rec in enumerate(bar(records, desc="stimulus screens", unit="image")):
         tid = str(rec["trial_id"])
-        img_rel = Path("images") / f"{tid}.png"
-        _tile(images[i], display_size).save(out / img_rel)
-        label, conf = str(rec["ai_label"]), float(rec["ai_confidence"])
-        for cond in conditions:
-            kwargs = {}
-            if cond in HEATMAP_CONDITIONS:
-                kwargs["heatmap"] = maps[cond][i]
-            elif cond == "3-NN":
-                kwargs["neighbours"] = neighbours[i]
-            panel = compose_panel(images[i], label, conf, display_size=display_size, style=style, **kwargs)
-            rel = Path("stimuli") / cond / f"{tid}.png"
-            (out / rel).parent.mkdir(parents=True, exist_ok=True)
-            panel.save(out / rel)
-            ok = bool(rec["ai_correct"])
+        label, conf, ok = str(rec["ai_label"]), float(rec["ai_confidence"]), bool(rec["ai_correct"])
+        img_rel = f"images/{tid}.png"
+        for j, cond in enumerate(conditions):
+            image, expl, nbs = _parts(images[i], heatmap=maps[cond][i] if cond in HEATMAP_CONDITIONS else None,
+                                      neighbours=neighbours[i] if cond == "3-NN" else None,
+                                      display_size=display_size, style=style)
+            expl_rel = f"explanations/{cond}/{tid}.png" if expl is not None else ""
+            examples = [f"examples/{tid}-{k + 1}.png" for k in range(len(nbs))]
+            rel = f"stimuli/{cond}/{tid}.png"
+            screen = _arrange(image, expl, nbs, label, conf, neighbour_label=None, display_size=display_size, gap=GAP)
+            files = ([(img_rel, image)] if j == 0 else []) + ([(expl_rel, expl)] if expl_rel else [])
+            for path, tile in files + list(zip(examples, nbs)) + [(rel, screen)]:
+                _save(tile, out / path)
             rows.append({
-                "trial_id": tid, "dataset": rec["dataset"], "condition": cond, "phase": "test",
-                "stimulus": rel.as_posix(), "image": img_rel.as_posix(), "image_type": rec["image_type"],
-                "difficulty": rec["difficulty"], "ai_label": label, "ai_confidence": round(conf, 6),
-                "ai_text": decision_text(label, conf), "known_question": f"Have you ever seen a {label} before?",
-                "true_label": rec["true_label"], "ai_correct": ok, "answer": "Yes" if ok else "No",
-                "source_id": rec["source_id"]})
-    manifest = pd.DataFrame(rows, columns=list(MANIFEST_COLUMNS))
-    path = out / "manifest.csv"
-    manifest.to_csv(path, index=False)
-    (out / "README.txt").write_text(
-        "Stimulus set: one trial screen per image and condition, listed in manifest.csv.\n"
-        "Paths in manifest.csv are relative to this folder.\n\nColumns of manifest.csv:\n"
-        + "".join(f"  {k}: {v}\n" for k, v in MANIFEST_COLUMNS.items()))
-    return path
+                "study": "nguyen2021", "trial_id": tid, "condition": cond, "phase": "test", "stimulus": rel,
+                "image": img_rel, "explanation": expl_rel, "examples": examples,
+                "question": QUESTION.format(label=label), "options": list(OPTIONS), "answer": "Yes" if ok else "No",
+                "dataset": rec["dataset"], "image_type": rec["image_type"], "difficulty": rec["difficulty"],
+                "ai_label": label, "ai_confidence": round(conf, 6), "ai_text": decision_text(label, conf),
+                "known_question": f"Have you ever seen a {label} before?", "true_label": rec["true_label"],
+                "ai_correct": ok, "source_id": rec["source_id"]})
+    return write_manifest(pd.DataFrame(rows, columns=list(MANIFEST_COLUMNS)), out, extra_columns=NGUYEN_COLUMNS)
 
 
-def load_manifest(path: Path | str, check_files: bool = True) -> pd.DataFrame:
-    """Read a manifest written by :func:`write_stimulus_set` and check it.
-
-    Raises :class:`DataNotFoundError` when the file is missing and :class:`DataFormatError`
-    when a column is missing, a value is invalid, or (``check_files``) a listed file is absent.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DataNotFoundError(f"stimulus manifest {path} does not exist; write it with write_stimulus_set()")
-    df = pd.read_csv(path, dtype={"trial_id": str, "source_id": str})
-    missing = [c for c in MANIFEST_COLUMNS if c not in df.columns]
-    if missing:
-        raise DataFormatError(f"{path} lacks the manifest columns {missing}")
-    if df["ai_correct"].dtype != bool:
-        raise DataFormatError(f"{path}: ai_correct must be True/False")
-    bad = df[~df["condition"].isin(CONDITIONS)]
-    if len(bad):
-        raise DataFormatError(f"{path}: unknown condition {bad['condition'].iloc[0]!r}; expected one of {CONDITIONS}")
-    if not df["answer"].eq(np.where(df["ai_correct"], "Yes", "No")).all():
-        raise DataFormatError(f"{path}: the answer column disagrees with ai_correct")
-    if df.duplicated(["trial_id", "condition"]).any():
-        raise DataFormatError(f"{path}: a trial_id appears twice in one condition")
-    if check_files:
-        absent = [f for col in ("stimulus", "image") for f in df[col] if not (path.parent / f).is_file()]
-        if absent:
-            raise DataFormatError(f"{path}: {len(absent)} listed file(s) are missing, first {path.parent / absent[0]}")
-    return df
+def _save(tile: Image.Image, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tile.save(path)
