@@ -208,9 +208,11 @@ def test_unreadable_meta_is_named_and_recomputed(tmp_path):
 
 # -- leftovers, caches made before the marker -----------------------------------------------
 def test_stale_tmp_leftovers_are_removed_by_the_next_write_and_by_clear(tmp_path):
+    """Leftovers of killed writers (an earlier process) go at the next write in their folder."""
     c = cache_mod.Cache(tmp_path / "cache")
-    c.get_or_compute("alpha", {"a": 1}, lambda: 1, fmt="pkl")
+    c.get_or_compute("beta", {"a": 1}, lambda: 1, fmt="pkl")
     folder = c.root / "alpha"
+    folder.mkdir()
     old_file, old_dir, fresh = folder / ".tmp-x1.pkl", folder / ".tmp-x2", folder / ".tmp-x3.pkl"
     live = folder / f".tmp-{os.getpid()}-x4.pkl"  # a writer still running (this process)
     old_dir.mkdir()

@@ -6,8 +6,9 @@ meta file ``<key>.json`` holding the name, parameters, version, the sha256 of th
 bytes (of a folder's file names and bytes) and the seconds its compute took. Writes are
 atomic (a temporary file renamed into place) and the meta is written last, so an
 interrupted run never leaves an entry that counts as valid; rerunning recomputes only what
-is missing. Reads verify the sha256: :meth:`Cache.load` raises :class:`CacheError` on a
-mismatch, :meth:`Cache.get_or_compute` warns and recomputes the entry.
+is missing. Reads verify the sha256 (in 1 MB chunks; a read passes over the file twice):
+:meth:`Cache.load` raises :class:`CacheError` naming the file on a mismatch,
+:meth:`Cache.get_or_compute` warns (:class:`CacheWarning`, naming the entry) and recomputes it.
 ``map_chunks`` caches long loops chunk by chunk, so they resume where they stopped.
 
     >>> from xaibook.cache import cached
@@ -53,6 +54,8 @@ _STALE_S = 86_400    # ... and one this old whatever its writer
 _KEY = re.compile(r"[0-9a-f]{20}")
 _TMP_PID = re.compile(r"\.tmp-(\d+)-")
 _CHUNK = 1 << 20
+_SWEPT: set[Path] = set()        # entry folders swept for leftovers by this process (once each)
+_RECOGNISED: set[Path] = set()   # roots whose marker this process has read
 
 
 class CacheWarning(UserWarning):
@@ -177,9 +180,11 @@ def _remove(path: Path) -> None:
 def _writer_alive(tmp: Path) -> bool:
     """Whether the process that made ``tmp`` (pid in its name) still runs on this machine."""
     m = _TMP_PID.match(tmp.name)
-    if m is None or os.name != "posix":
-        return False if m is None else True
+    if m is None:
+        return False  # named before writers put their pid in it
     pid = int(m.group(1))
+    if os.name != "posix":
+        return True
     if pid == os.getpid():
         return True
     try:
@@ -272,6 +277,8 @@ class Cache:
         """Why the marker-less folder ``root`` is not a cache made before the marker, or None if it is one."""
         metas = items = 0
         for top in sorted(self.root.iterdir()):
+            if top.name.startswith("."):
+                continue  # hidden files (.DS_Store) are never listed, written or deleted
             if not top.is_dir():
                 return f"{top.name} is a file, not a cache entry folder"
             for p in sorted(top.iterdir()):
@@ -292,16 +299,15 @@ class Cache:
     def _marker_format(self, marker: Path) -> int:
         try:
             info = json.loads(marker.read_text())
-            fmt = info["xaibook_cache"] if isinstance(info, dict) else None
-        except (OSError, UnicodeDecodeError, ValueError, KeyError) as exc:
-            raise CacheError(f"the cache marker {marker} is unreadable ({type(exc).__name__}); if {self.root} is an "
-                             f"xaibook cache, delete {marker.name} (it is rewritten), else check XAIBOOK_CACHE.") from exc
+        except (OSError, UnicodeDecodeError, ValueError):
+            info = None
+        fmt = info.get("xaibook_cache") if isinstance(info, dict) else None
         if not isinstance(fmt, int) or isinstance(fmt, bool):
-            raise CacheError(f"the cache marker {marker} holds no format number; if {self.root} is an xaibook cache, "
-                             f"delete {marker.name} (it is rewritten), else check XAIBOOK_CACHE.")
+            raise CacheError(f"the cache marker {marker} is unreadable or holds no format number; if {self.root} "
+                             f"is an xaibook cache, delete {marker.name} (it is rewritten), else check XAIBOOK_CACHE.")
         if fmt > FORMAT:
-            raise CacheError(f"the cache at {self.root} has entry format {fmt} (marker {marker}) but this xaibook reads "
-                             f"up to format {FORMAT}; upgrade xaibook or point XAIBOOK_CACHE at another folder.")
+            raise CacheError(f"the cache at {self.root} has entry format {fmt} (marker {marker}) but this xaibook "
+                             f"reads up to format {FORMAT}; upgrade xaibook or point XAIBOOK_CACHE at another folder.")
         return fmt
 
     def _write_marker(self) -> None:
@@ -318,7 +324,9 @@ class Cache:
         if root.exists() and not root.is_dir():
             raise CacheError(f"the cache folder {root} is a file; point XAIBOOK_CACHE at a folder.")
         if marker.is_file():
-            self._marker_format(marker)
+            if root not in _RECOGNISED:
+                self._marker_format(marker)
+                _RECOGNISED.add(root)
             return True
         if marker.exists():
             raise self._not_a_cache(f"{MARKER} there is not a file")
@@ -342,10 +350,16 @@ class Cache:
         return False
 
     def _prepare(self, target: Path) -> None:
-        """Before writing ``target``: check the root, make its folder, sweep stale leftovers there."""
+        """Before writing ``target``: check the root, make its folder, sweep stale leftovers there.
+
+        The sweep runs at a process's first write in a folder (leftovers come from killed
+        processes), so a long chunked loop does not list its folder at every chunk.
+        """
         self._recognise(create=True)
         target.parent.mkdir(parents=True, exist_ok=True)
-        _sweep(target.parent, TMP_MAX_AGE_S)
+        if target.parent not in _SWEPT:
+            _sweep(target.parent, TMP_MAX_AGE_S)
+            _SWEPT.add(target.parent)
 
     # -- read and write -------------------------------------------------------------------
     def _commit(self, tmp: Path, target: Path, name: str, params: dict, fmt: str, seconds: float | None) -> None:
