@@ -232,6 +232,8 @@ def _atomic_bytes(target: Path, data: bytes) -> None:
 
 @dataclass
 class Entry:
+    """One listed entry: its value's path and size, and ``seconds`` its compute took (None: unknown)."""
+
     name: str
     key: str
     path: Path
