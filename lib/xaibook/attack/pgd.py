@@ -20,6 +20,7 @@ from torch import nn
 
 from ..errors import ParameterError
 from ..explain.inputs import check_batch
+from ..models.inference import predict
 from ..progress import bar
 from . import jpeg
 
@@ -48,26 +49,16 @@ class AdversarialSet:
 
 
 def classify(model: nn.Module, images: torch.Tensor, batch_size: int = 128) -> tuple[torch.Tensor, torch.Tensor]:
-    """Top-1 predictions and softmax confidences ``([B] long, [B] float)`` in eval mode."""
+    """Top-1 predictions and softmax confidences ``([B] long, [B] float)`` in eval mode, on the model's device
+    (through :func:`xaibook.models.inference.predict`)."""
     images, _ = check_batch(model, images, None)
-    preds, confs = [], []
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            for start in range(0, images.shape[0], batch_size):
-                p = model(images[start:start + batch_size]).softmax(dim=1)
-                c, k = p.max(dim=1)
-                preds.append(k)
-                confs.append(c)
-    finally:
-        model.train(was_training)
-    return torch.cat(preds), torch.cat(confs)
+    probs = predict(model, images, output="probabilities", batch_size=batch_size, device=images.device)
+    confs, preds = probs.to(images.device).max(dim=1)
+    return preds, confs
 
 
 def _check_labels(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> int:
-    with torch.no_grad():
-        n_classes = model(images[:1]).shape[1]
+    n_classes = predict(model, images[:1], device=images.device).shape[1]
     if (labels >= n_classes).any():
         raise ParameterError(f"labels out of range [0, {n_classes}): {labels.tolist()}")
     return n_classes

@@ -33,6 +33,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import ParameterError
+from ..models.inference import model_device, predict
 from .inputs import resolve_layer
 
 METHODS = ("pca", "ica")
@@ -72,40 +73,19 @@ class Concepts:
         return flat.reshape(n, h, w, -1).permute(0, 3, 1, 2)
 
 
-@torch.no_grad()
 def layer_activations(model: nn.Module, layer: str | nn.Module, images: Tensor, batch_size: int = 64) -> Tensor:
-    """The output ``[N, C, h, w]`` of ``layer`` (a dotted module name or the module) for ``images``.
+    """The output ``[N, C, h, w]`` of ``layer`` (a dotted module name or the module) for ``images``,
+    computed where the model is (:func:`xaibook.models.inference.predict`).
 
     A module that returns a tuple (e.g. a flow layer returning ``(x, logdet)``) contributes its
-    first 4-D tensor.
+    first tensor.
     """
     module = resolve_layer(model, layer)
-    if images.dim() != 4:
-        raise ParameterError(f"images must be [N,3,H,W], got {tuple(images.shape)}")
-    captured: list[Tensor] = []
-
-    def hook(_m, _inp, out):
-        t = out if isinstance(out, Tensor) else next((o for o in out if isinstance(o, Tensor) and o.dim() == 4), None)
-        if t is None or t.dim() != 4:
-            raise ParameterError(f"layer {layer!r} does not output a [B,C,h,w] feature map")
-        captured.append(t.detach().float().cpu())
-
-    was_training = model.training
-    model.eval()
-    handle = module.register_forward_hook(hook)
-    try:
-        device = next((p.device for p in model.parameters()), torch.device("cpu"))
-        for s in range(0, len(images), batch_size):
-            x = images[s:s + batch_size]
-            x = x.float() / 255 if x.dtype == torch.uint8 else x.float()
-            model(x.to(device))
-    finally:
-        handle.remove()
-        model.train(was_training)
-    if len(captured) != -(-len(images) // batch_size):
-        raise ParameterError(f"layer {layer!r} ran {len(captured)} times for {-(-len(images) // batch_size)} "
-                             "batches; pick a module that is called exactly once per forward pass")
-    return torch.cat(captured)
+    acts = predict(model, images, output="features", layer=module, batch_size=batch_size, device=model_device(model))
+    if acts.dim() != 4:
+        raise ParameterError(f"layer {layer!r} does not output a [B,C,h,w] feature map (got {tuple(acts.shape[1:])} "
+                             "per image)")
+    return acts
 
 
 def factorize(activations: Tensor, n_components: int = 10, method: str = "pca", seed: int = 0) -> Concepts:
@@ -237,10 +217,11 @@ def discover_concepts(model: nn.Module, layer: str | nn.Module, images: Tensor, 
     """
     acts = layer_activations(model, layer, images, batch_size=batch_size)
     if logits is None:
-        from ..world.importance import predict_logits
-
-        x = images.float() / 255 if images.dtype == torch.uint8 else images
-        logits = predict_logits(model, x, batch_size=batch_size)
+        logits = predict(model, images, batch_size=batch_size, device=model_device(model))
+        if logits[0].numel() != 1:
+            raise ParameterError(f"model must return one logit per image ([B] or [B,1]), got {tuple(logits.shape)}; "
+                                 "pass logits= explicitly")
+        logits = logits.flatten()
     concepts = factorize(acts, n_components=n_components, method=method, seed=seed)
     selected = rank_by_logit(concepts, logits, keep=keep)
     size = images.shape[-1]

@@ -1,4 +1,4 @@
-"""Models: classifier architectures, the training loop and pretrained ImageNet classifiers.
+"""Models: classifier architectures, the training loop, batched inference and pretrained ImageNet classifiers.
 
 Every classifier takes ``[B, 3, H, W]`` images in [0, 1] and returns logits (normalisation is
 a layer inside, :class:`~xaibook.models.wrappers.Normalized`).
@@ -6,6 +6,8 @@ a layer inside, :class:`~xaibook.models.wrappers.Normalized`).
     >>> from xaibook import models
     >>> net = models.resnet(18, n_classes=40, small_input=True)          # classifiers.py
     >>> net, history = models.train_cached("zoo-resnet18", {...}, build, data)   # train.py
+    >>> probs = models.predict(net, images, output="probabilities")        # inference.py
+    >>> feats = models.predict(net, images, output="features", layer="net.layer4")
     >>> resnet34 = models.torchvision_classifier("resnet34")              # pretrained.py
     >>> lite0 = models.efficientnet_lite0()                               # pretrained.py
 
@@ -19,7 +21,8 @@ import importlib
 _EXPORTS = {
     "resnet": "classifiers", "vgg16": "classifiers", "small_vgg": "classifiers", "mobilenet_v2": "classifiers",
     "SmallVGG": "classifiers",
-    "train_cached": "train", "predict": "train", "accuracy": "train", "Augment": "train",
+    "train_cached": "train", "accuracy": "train", "Augment": "train",
+    "predict": "inference", "model_device": "inference",
     "torchvision_classifier": "pretrained", "efficientnet_lite0": "pretrained", "preprocess": "pretrained",
     "hub_checkpoint_path": "pretrained", "top_k": "pretrained",
     "Normalized": "wrappers",

@@ -13,7 +13,8 @@ are seeded by ``(seed, epoch)``, so a resumed run reproduces an uninterrupted on
 
 :func:`train_cached` keys the trained weights by name and parameters in
 :mod:`xaibook.cache`: a rerun loads them; an interrupted training resumes.
-:func:`predict` and :func:`accuracy` evaluate in batches.
+:func:`accuracy` scores outputs; batched inference is :func:`xaibook.models.inference.predict`
+(``train.predict`` remains as a thin alias).
 """
 from __future__ import annotations
 
@@ -427,43 +428,14 @@ def train_cached(name: str, params: Mapping[str, Any], build_fn: Callable[[], nn
 
 def predict(model: nn.Module, images: Any, batch_size: int = 256, output: str = "logits", device: Any = None,
             amp: bool = False, desc: str = "predict", num_workers: int = 0) -> torch.Tensor:
-    """Model outputs for ``images`` in batches, on the CPU.
+    """The former home of :func:`xaibook.models.inference.predict`, kept for old callers.
 
-    Args:
-        model: a classifier taking [0, 1] images; it is moved to ``device`` (default
-            ``config.device()``) and put in eval mode.
-        images: ``[N,3,H,W]`` tensor (float in [0, 1] or uint8), an object with ``.images``,
-            or a Dataset of ``(image, target)`` pairs.
-        output: ``"logits"``, ``"probs"`` (softmax) or ``"sigmoid"`` (multi-label).
-        amp: mixed precision on CUDA (off by default so confidences are exact float32).
-
-    Returns:
-        a float32 ``[N, C]`` tensor.
+    ``output`` also accepts the old name ``"probs"`` for ``"probabilities"``; as before, the
+    model is left in eval mode.
     """
-    if output not in ("logits", "probs", "sigmoid"):
-        raise ParameterError(f"output={output!r}; use 'logits', 'probs' or 'sigmoid'")
-    device = torch.device(device) if device is not None else config.device()
-    use_amp, amp_dtype = _amp(device, amp)
-    model.to(device).eval()
-    if isinstance(images, torch.Tensor):
-        if images.dim() != 4:
-            raise ParameterError(f"images must be [N,3,H,W], got {tuple(images.shape)}")
-        data: Any = (images, torch.zeros(len(images)))
-    elif hasattr(images, "images") and isinstance(getattr(images, "images"), torch.Tensor):
-        data = (images.images, torch.zeros(len(images.images)))
-    else:
-        data = images
-    batches, nb = _batches(data, batch_size, False, None, device, num_workers)
-    outs = []
-    with torch.no_grad():
-        for xb, _ in bar(batches, desc=desc, total=nb, leave=False):
-            with torch.autocast("cuda", dtype=amp_dtype, enabled=use_amp):
-                logits = model(xb).float()
-            if output == "probs":
-                logits = logits.softmax(1)
-            elif output == "sigmoid":
-                logits = logits.sigmoid()
-            outs.append(logits.cpu())
-    if not outs:
-        raise ParameterError("predict got no images")
-    return torch.cat(outs)
+    from .inference import predict as _predict
+
+    out = _predict(model, images, output={"probs": "probabilities"}.get(output, output), batch_size=batch_size,
+                   device=device, amp=amp, desc=desc, num_workers=num_workers)
+    model.eval()
+    return out

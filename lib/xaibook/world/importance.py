@@ -35,6 +35,7 @@ from torch import Tensor, nn
 
 from .. import cache
 from ..errors import ParameterError
+from ..models.inference import model_device, predict
 from . import two4two
 from .two4two import FACTORS, Two4TwoParams
 
@@ -86,27 +87,20 @@ def model_fingerprint(model: nn.Module) -> str:
     return h.hexdigest()[:20]
 
 
-@torch.no_grad()
 def predict_logits(model: nn.Module, images: Tensor, batch_size: int = 64) -> Tensor:
-    """Logits ``[N]`` of a binary classifier (``model(x)`` returns ``[B]`` or ``[B,1]``), batched, in eval mode."""
-    if images.dim() != 4:
-        raise ParameterError(f"images must have shape [N,3,H,W], got {tuple(images.shape)}")
-    was_training = model.training
-    model.eval()
-    try:
-        device = next((p.device for p in model.parameters()), torch.device("cpu"))
-        out = []
-        for s in range(0, len(images), batch_size):
-            y = model(images[s:s + batch_size].to(device).float())
-            if y.dim() == 2 and y.shape[1] == 1:
-                y = y[:, 0]
-            if y.dim() != 1:
-                raise ParameterError(f"a binary classifier must return [B] logits, got shape {tuple(y.shape)}; "
-                                     "wrap a two-class model so that it returns logit(Stretchy) - logit(Peaky)")
-            out.append(y.float().cpu())
-        return torch.cat(out) if out else torch.zeros(0)
-    finally:
-        model.train(was_training)
+    """Logits ``[N]`` of a binary classifier (``model(x)`` returns ``[B]`` or ``[B,1]``), batched, in eval
+    mode, where the model is (:func:`xaibook.models.inference.predict`)."""
+    if not isinstance(images, Tensor) or images.dim() != 4:
+        raise ParameterError(f"images must have shape [N,3,H,W], got {tuple(getattr(images, 'shape', ()))}")
+    if len(images) == 0:
+        return torch.zeros(0)
+    y = predict(model, images, batch_size=batch_size, device=model_device(model))
+    if y.dim() == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.dim() != 1:
+        raise ParameterError(f"a binary classifier must return [B] logits, got shape {tuple(y.shape)}; "
+                             "wrap a two-class model so that it returns logit(Stretchy) - logit(Peaky)")
+    return y
 
 
 def r_squared(x: np.ndarray, y: np.ndarray) -> float:
