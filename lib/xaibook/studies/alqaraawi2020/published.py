@@ -1,34 +1,37 @@
-"""Alqaraawi et al. 2020 (IUI): can people forecast a CNN's output better with LRP saliency maps?
-
-Stage 1 of the study module: the published results (Sec. 4, with Sec. 5.1 and 7) as charts,
-and the reanalysis the summaries allow:
+"""Alqaraawi et al. 2020: the published numbers, and what they allow to recompute (Sec. 3-5, 7).
 
 * :func:`recompute_saliency_effect` rebuilds the main effect of saliency maps from the
   marginal means and SDs (Sec. 4.1, 4.3) and sets it beside the printed F and eta squared;
+  :func:`effect_ranges` bounds it over the printed rounding;
 * :func:`implied_counts` recovers the whole numbers of correct forecasts behind the printed
   percentages (a GRIM-style reading), and :func:`outcome_table` derives from them the
   accuracies per outcome type of the group without saliency maps, which the paper does not print;
 * :func:`consistency_checks` ties Sec. 4.1, 4.2 and 5.1 together;
 * :func:`replication_sample_sizes` gives the participants a replication needs.
+
+The ``record_*`` functions put each recomputed value beside the printed one in the ledger.
 """
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from itertools import product
 
-import altair as alt
 import numpy as np
 import pandas as pd
 
-from .. import ledger
-from ..data import published
-from ..errors import DataFormatError, ParameterError
-from ..viz import charts
+from ... import ledger, stats
+from ...data import published
+from ...errors import DataFormatError, ParameterError
 
 OUTCOMES = {"forecast_accuracy": "forecast accuracy (Sec. 4.1)",
             "saliency_feature_ratio": "share of saliency features (Sec. 4.3)"}
+
+
 TERMS = {"saliency_maps": "saliency maps", "scores": "scores", "saliency_maps:scores": "interaction"}
+
+
 OUTCOME_TYPES = ("TP", "FN", "FP")
+PRINTED_HALF_UNIT = 0.05  # means and SDs of Sec. 4.1 and 4.3 are printed to one decimal
 
 
 def published_descriptives() -> pd.DataFrame:
@@ -60,47 +63,8 @@ def marginal_means() -> pd.DataFrame:
     return wide.merge(n, on=["outcome", "level"])
 
 
-def means_chart() -> alt.TopLevelMixin:
-    """Figure: marginal means +- 1 SD with and without saliency maps, for both outcomes (Sec. 4.1, 4.3)."""
-    m = marginal_means()
-    m["low"], m["high"] = m["mean"] - m["sd"], m["mean"] + m["sd"]
-    m["panel"] = m["outcome"].map(OUTCOMES)
-    base = alt.Chart(m).encode(x=alt.X("level:N", title="saliency maps", sort=["omitted", "shown"],
-                                       axis=alt.Axis(labelAngle=0)))
-    bars = base.mark_bar(width=40).encode(
-        y=alt.Y("mean:Q", title="percent (mean ± 1 SD)", scale=alt.Scale(domain=[0, 100])),
-        color=alt.Color("level:N", sort=["omitted", "shown"], legend=None,
-                        scale=alt.Scale(range=["#bbbbbb", "#e7298a"])),
-        tooltip=["outcome", "level", "mean", "sd"])
-    err = base.mark_rule(strokeWidth=2).encode(y="low:Q", y2="high:Q")
-    chart = alt.layer(bars, err).properties(width=160, height=220).facet(
-        column=alt.Column("panel:N", title=None, sort=list(OUTCOMES.values()))
-    ).properties(title="Saliency maps: small gain in forecasts, large shift in what people mention")
-    return charts.provenance(chart, data="published: alqaraawi2020 Sec. 4.1, Sec. 4.3", scale="n/a")
-
-
-def anova_chart() -> alt.TopLevelMixin:
-    """Figure: eta squared of each term of the two two-way ANOVAs, with the printed F and p."""
-    t = published_tests()
-    t = t[t["test"].str.startswith("two-way ANOVA")].copy()
-    t["term_name"] = t["term"].map(TERMS)
-    t["panel"] = t["outcome"].map(OUTCOMES)
-    t["label"] = [f"F({int(a)},{int(b)})={s:g}, p{r}{p:g}" for a, b, s, r, p in
-                  zip(t["df1"], t["df2"], t["statistic"], t["p_relation"], t["p"])]
-    base = alt.Chart(t).encode(y=alt.Y("term_name:N", title=None, sort=list(TERMS.values())))
-    bars = base.mark_bar(color="#7570b3").encode(
-        x=alt.X("eta_squared:Q", title="eta squared (as printed)", scale=alt.Scale(domain=[0, 0.45])),
-        tooltip=["outcome", "term", "statistic", "p", "eta_squared"])
-    text = base.mark_text(align="left", dx=4, fontSize=10).encode(x="eta_squared:Q", text="label:N")
-    chart = alt.layer(bars, text).properties(width=250, height=110).facet(
-        row=alt.Row("panel:N", title=None, sort=list(OUTCOMES.values()),
-                    header=alt.Header(labelAngle=0, labelOrient="top", labelAnchor="start", labelFontWeight="bold"))
-    ).properties(title="Two-way ANOVAs: only the saliency-map factor is significant")
-    return charts.provenance(chart, data="published: alqaraawi2020 Sec. 4.1, Sec. 4.3", scale="n/a")
-
-
 def _feature_ns(n_total: int) -> tuple[int, int]:
-    """An assumed split of the 62 participants of Sec. 4.3 into shown/omitted (not reported)."""
+    """An assumed split of the participants of Sec. 4.3 into shown/omitted (not reported): equal halves."""
     return n_total // 2, n_total - n_total // 2
 
 
@@ -110,12 +74,10 @@ def recompute_saliency_effect() -> pd.DataFrame:
     A two-group comparison of the marginal means ignores the scores factor, so it pools its
     (small, non-significant) effect into the error term; the classical F of a balanced 2x2
     design for a one-df factor equals the square of this t up to that pooling and the error df
-    (N-2 here, N-4 in the paper). For Sec. 4.3 the split of the 62 participants is not
-    reported (31/31 assumed) and the paper's F comes from a heteroscedasticity-corrected
+    (N-2 here, N-4 in the paper). For Sec. 4.3 the split of the remaining participants is not
+    reported (equal halves assumed) and the paper's F comes from a heteroscedasticity-corrected
     ANOVA, so only a rough match is expected; the Welch t is shown beside it.
     """
-    from .. import stats
-
     m = marginal_means().set_index(["outcome", "level"])
     tests = published_tests()
     design = published_design()
@@ -128,7 +90,8 @@ def recompute_saliency_effect() -> pd.DataFrame:
             n_note = f"{n1}/{n2} assumed (split of {n_total} not reported)"
         else:
             n1, n2 = int(shown["n"]), int(omitted["n"])
-            n_note = "32/32 (2 x 16 per condition)"
+            n_note = (f"{n1}/{n2} ({int(design['conditions']) // 2} x "
+                      f"{int(design['participants_per_condition'])} per condition)")
         pooled = stats.ttest_from_summary(shown["mean"], shown["sd"], n1, omitted["mean"], omitted["sd"], n2,
                                           equal_var=True)
         welch = stats.ttest_from_summary(shown["mean"], shown["sd"], n1, omitted["mean"], omitted["sd"], n2,
@@ -170,8 +133,8 @@ def implied_count(percent: float, trials: int, decimals: int = 1) -> int:
 def implied_counts() -> pd.DataFrame:
     """Correct forecasts behind every printed accuracy (Sec. 4.1, 4.2, 7).
 
-    Denominators: participants in the group (64, or 32 with saliency maps) times task images
-    of that outcome type (Sec. 3.2.2: 6 TP, 4 FN, 4 FP of 14).
+    Denominators: participants in the group (all, or the half with saliency maps; Sec. 3.5)
+    times task images of that outcome type (Sec. 3.2.2).
     """
     design = published_design()
     participants = int(design["participants"])
@@ -192,7 +155,7 @@ def implied_counts() -> pd.DataFrame:
 def outcome_table() -> pd.DataFrame:
     """Forecast accuracy per outcome type and saliency-map group, printed where printed, else derived.
 
-    Printed: TP/FN/FP over all 64 participants (Sec. 4.2), FN and FP with saliency maps (Sec. 7).
+    Printed: TP/FN/FP over all participants (Sec. 4.2), FN and FP with saliency maps (Sec. 7).
     Derived from :func:`implied_counts`: the group without maps (all minus shown), and TP with
     maps (the Sec. 4.1 total of the shown group minus its FN and FP counts).
     """
@@ -224,7 +187,7 @@ def consistency_checks() -> pd.DataFrame:
     * overall accuracy = task-weighted mean of the TP/FN/FP accuracies (Sec. 4.1 vs 4.2);
     * share of forecasts 'the system will be right' (Sec. 5.1) = TP accuracy on TP images plus
       the errors on FN and FP images (a wrong forecast there says the system is right);
-    * share of task images the system got right (Sec. 5.1) = 6 TP of 14;
+    * share of task images the system got right (Sec. 5.1) = the TP share of the task design;
     * correct forecasts counted by outcome type = counted by group (Sec. 4.2 vs 4.1).
     """
     out = published_outcomes().set_index(["quantity", "outcome_type", "saliency_maps"])["percent"]
@@ -257,29 +220,6 @@ def consistency_checks() -> pd.DataFrame:
     return df
 
 
-def outcome_chart(table: pd.DataFrame | None = None) -> alt.TopLevelMixin:
-    """Figure: forecast accuracy per outcome type, printed and derived, against the 50 % chance line."""
-    t = outcome_table() if table is None else table.copy()
-    t = t[t["saliency_maps"] != "all"].copy()
-    t["group"] = "saliency maps " + t["saliency_maps"]
-    base = alt.Chart(t).encode(x=alt.X("outcome_type:N", title="outcome of the CNN on the task image",
-                                       sort=list(OUTCOME_TYPES), axis=alt.Axis(labelAngle=0)),
-                               xOffset=alt.XOffset("group:N", sort=["saliency maps omitted", "saliency maps shown"]))
-    bars = base.mark_bar().encode(
-        y=alt.Y("percent:Q", title="correct forecasts (%)", scale=alt.Scale(domain=[0, 100])),
-        color=alt.Color("group:N", title=None, sort=["saliency maps omitted", "saliency maps shown"],
-                        scale=alt.Scale(range=["#bbbbbb", "#e7298a"])),
-        opacity=alt.Opacity("origin:N", title="value", sort=["printed", "derived"],
-                            scale=alt.Scale(domain=["printed", "derived"], range=[1.0, 0.45])),
-        tooltip=["outcome_type", "group", alt.Tooltip("percent:Q", format=".1f"), "correct", "trials", "origin"])
-    chance = alt.Chart(pd.DataFrame({"y": [50]})).mark_rule(strokeDash=[4, 3]).encode(y="y:Q")
-    chart = alt.layer(bars, chance).properties(
-        width=320, height=220,
-        title="Forecasts of the CNN's errors stay below chance (dashed), with or without maps")
-    return charts.provenance(chart, data="published: alqaraawi2020 Sec. 4.2, Sec. 7; pale bars computed from "
-                                         "published Sec. 4.1, 4.2, 7", scale="n/a")
-
-
 def replication_sample_sizes(power: float = 0.8, alpha: float = 0.05) -> pd.DataFrame:
     """Participants a replication needs for each printed ANOVA effect (eta squared -> Cohen's f).
 
@@ -288,8 +228,6 @@ def replication_sample_sizes(power: float = 0.8, alpha: float = 0.05) -> pd.Data
     eta squared for the conversion ``f = sqrt(eta2 / (1 - eta2))`` (for a balanced design with
     small other effects the two nearly coincide).
     """
-    from .. import stats
-
     t = published_tests()
     t = t[t["test"].str.startswith("two-way ANOVA")]
     used = {"forecast_accuracy": int(published_design()["participants"]),
@@ -306,39 +244,11 @@ def replication_sample_sizes(power: float = 0.8, alpha: float = 0.05) -> pd.Data
     return pd.DataFrame(rows)
 
 
-def power_chart(ns: Sequence[int] | None = None) -> alt.TopLevelMixin:
-    """Figure: power against total participants for the printed effects of saliency maps and scores."""
-    from .. import stats
-
-    ns = list(range(16, 401, 8)) if ns is None else list(ns)
-    need = replication_sample_sizes()
-    need = need[(need["outcome"] == "forecast_accuracy") & (need["term"] != "saliency_maps:scores")]
-    frames = []
-    for _, r in need.iterrows():
-        curve = stats.power_curve("anova", r["cohen_f"], ns, k=2)
-        curve["effect"] = f"{TERMS[r['term']]} (eta2 = {r['eta2_reported']:g}, f = {r['cohen_f']:.2f})"
-        frames.append(curve)
-    curves = pd.concat(frames, ignore_index=True)
-    line = alt.Chart(curves).mark_line().encode(
-        x=alt.X("n:Q", title="participants in total (2x2 design)"),
-        y=alt.Y("power:Q", title="power (alpha = 0.05)", scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("effect:N", title="effect on forecast accuracy",
-                        legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=0)))
-    target = alt.Chart(pd.DataFrame({"y": [0.8]})).mark_rule(strokeDash=[4, 3], color="#666").encode(y="y:Q")
-    used = alt.Chart(pd.DataFrame({"x": [int(published_design()["participants"])]})).mark_rule(
-        color="#d95f02").encode(x="x:Q")
-    chart = alt.layer(line, target, used).properties(
-        width=380, height=220, title="Power for the printed effects (orange: the 64 participants of the study)")
-    return charts.provenance(chart, data="computed from published alqaraawi2020 Sec. 4.1", scale="n/a")
-
-
-# --------------------------------------------------------------------------- ledger and sentences
-
 STUDY = "alqaraawi2020"
 
 
 def _feature_splits(n_total: int) -> list[tuple[int, int]]:
-    """Possible shown/omitted splits of Sec. 4.3: each map group had 32 (Sec. 3.5), 2 were excluded."""
+    """Possible shown/omitted splits of Sec. 4.3 (each map group held half the participants, Sec. 3.5)."""
     half = int(published_design()["participants"]) // 2
     lost = 2 * half - n_total
     return [(half - a, half - (lost - a)) for a in range(lost + 1)]
@@ -347,15 +257,11 @@ def _feature_splits(n_total: int) -> list[tuple[int, int]]:
 def effect_ranges() -> pd.DataFrame:
     """The saliency-map F, eta squared and p over everything the printed summaries leave open.
 
-    Means and SDs are printed to one decimal, so each may lie +-0.05 from its printed value
-    (all 16 corners are tried); for Sec. 4.3 the split of the 62 participants also varies over
-    30/32, 31/31 and 32/30 (each map group had 32 before the 2 exclusions). ``*_low``/``*_high``
+    Means and SDs are printed to one decimal, so each may lie half a unit (:data:`PRINTED_HALF_UNIT`) from its printed value
+    (all 16 corners are tried); for Sec. 4.3 the split of the remaining participants also varies
+    over every split the exclusions allow (:func:`_feature_splits`). ``*_low``/``*_high``
     bound the classical one-way F (= t squared), eta squared and p.
     """
-    from itertools import product
-
-    from .. import stats
-
     m = marginal_means().set_index(["outcome", "level"])
     design = published_design()
     rows = []
@@ -366,7 +272,7 @@ def effect_ranges() -> pd.DataFrame:
         else:
             splits = [(int(shown["n"]), int(omitted["n"]))]
         fs, etas, ps = [], [], []
-        for (n1, n2), signs in product(splits, product((-0.05, 0.05), repeat=4)):
+        for (n1, n2), signs in product(splits, product((-PRINTED_HALF_UNIT, PRINTED_HALF_UNIT), repeat=4)):
             m1, s1, m2, s2 = (shown["mean"] + signs[0], shown["sd"] + signs[1], omitted["mean"] + signs[2],
                               omitted["sd"] + signs[3])
             res = stats.anova_from_summary([m1, m2], [s1, s2], [n1, n2])
@@ -391,8 +297,12 @@ def record_effect(recomputed: pd.DataFrame, ranges: pd.DataFrame) -> None:
     """
     r = recomputed.set_index("outcome")
     g = ranges.set_index("outcome")
-    data = {"forecast_accuracy": "published Sec. 4.1 (marginal means, SDs, 32/32)",
-            "saliency_feature_ratio": "published Sec. 4.3 (marginal means, SDs; split 30/32 to 32/30)"}
+    m = marginal_means().set_index(["outcome", "level"])["n"]
+    splits = g.loc["saliency_feature_ratio", "splits"].split(", ")
+    data = {"forecast_accuracy": (f"published Sec. 4.1 (marginal means, SDs, "
+                                  f"{int(m[('forecast_accuracy', 'shown')])}/{int(m[('forecast_accuracy', 'omitted')])})"),
+            "saliency_feature_ratio": (f"published Sec. 4.3 (marginal means, SDs; split {splits[-1]} to "
+                                       f"{splits[0]})")}
     for outcome in OUTCOMES:
         test = published_tests()
         test = test[(test["outcome"] == outcome) & (test["term"] == "saliency_maps")].iloc[0]
@@ -477,30 +387,3 @@ def record_unrecomputed() -> None:
                       paper=published.ref("alqaraawi2020_tests", "statistic", outcome=r["outcome"], test=r["test"],
                                           term=r["term"]),
                       ours=None, data=f"published {r['source']}", why_not=why)
-
-
-def effect_sentence(recomputed: pd.DataFrame, ranges: pd.DataFrame) -> str:
-    """The recomputed saliency-map effects beside the printed ones, with the room the rounding leaves."""
-    r = recomputed.set_index("outcome")
-    g = ranges.set_index("outcome")
-    acc, ratio = r.loc["forecast_accuracy"], r.loc["saliency_feature_ratio"]
-    ga, gr = g.loc["forecast_accuracy"], g.loc["saliency_feature_ratio"]
-    return (f"For forecast accuracy the squared t is {acc['t_squared']:.2f} against the printed F of "
-            f"{acc['F_reported']:g}, and the means and SDs within their printed rounding allow anything from "
-            f"{ga['F_low']:.2f} to {ga['F_high']:.2f}; eta squared is {acc['eta2_oneway']:.3f} against "
-            f"{acc['eta2_reported']:g}. The printed means, SDs and test belong together. The effect corresponds "
-            f"to a Cohen's d of {acc['cohen_d']:.2f}. For the feature ratio the classical F lies between "
-            f"{gr['F_low']:.1f} and {gr['F_high']:.1f} over the possible splits ({gr['splits']}) and the rounding, "
-            f"above the printed {ratio['F_reported']:g}, which comes from the White-corrected ANOVA; eta squared "
-            f"({ratio['eta2_oneway']:.3f} against {ratio['eta2_reported']:g}) agrees, and the effect is very large "
-            f"(d = {ratio['cohen_d']:.2f}).")
-
-
-def replication_sentence(table: pd.DataFrame) -> str:
-    """Power of the study for its own saliency-map effect on forecasts, and the participants 80 % needs."""
-    r = table.set_index(["outcome", "term"]).loc[("forecast_accuracy", "saliency_maps")]
-    return (f"A p-value of {published_tests().set_index(['outcome', 'term']).loc[('forecast_accuracy', 'saliency_maps'), 'p']:g} "
-            f"for an effect whose power at the study's size was {r['power_at_used_n']:.2f} means that a replication "
-            f"of the same size would miss it about as often as it finds it; a replication that wants 80 % power "
-            f"needs {int(r['participants_needed'])} participants, {r['participants_needed'] / r['participants_used']:.1f} "
-            f"times the {int(r['participants_used'])} of the study.")

@@ -1,26 +1,28 @@
-"""Shen & Huang 2020 (HCOMP): do saliency maps help people guess a classifier's wrong label?
+"""Shen & Huang 2020: the published numbers, and what they allow to recompute (Tables 1-2).
 
-Stage 1 of the study module: the published results (Tables 1-2, "Experimental Results")
-as charts, and what their summaries allow to recompute. The paper prints accuracies,
-image counts and significance stars, but no standard deviations and no t statistics, so
-the t-tests cannot be recomputed; :func:`sd_bounds` asks instead which spread of per-image
-accuracies the printed stars imply, and :func:`replication_sample_sizes` what a
-replication needs under stated assumptions.
+The paper prints accuracies, image counts and significance stars, but no standard deviations
+and no t statistics, so the t-tests cannot be recomputed. What the tables allow:
+
+* :func:`design_check`, :func:`overall_check` and :func:`granularity_check` tie the printed
+  counts and accuracies together (the Overall column as the image-weighted mean of C1-C5, each
+  accuracy as a share of whole answers);
+* :func:`sd_bounds` asks which spread of per-image accuracies each printed star implies, and
+  :func:`replication_sample_sizes` what a replication needs under stated assumptions.
+
+The ``record_*`` functions put each recomputed value beside the printed one in the ledger.
 """
 from __future__ import annotations
 
 import math
 from typing import Sequence
 
-import altair as alt
 import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
-from .. import ledger
-from ..data import published
-from ..errors import ParameterError
-from ..viz import charts
+from ... import ledger, stats
+from ...data import published
+from ...errors import ParameterError
 
 CATEGORIES = {
     "C1": "local character",
@@ -30,9 +32,9 @@ CATEGORIES = {
     "C5": "wrong gold label",
     "Overall": "overall",
 }
+
+
 CONDITIONS = ("Int", "No-Int")
-SOURCE = "published: shen2020 Table 1, Table 2"
-COMPUTED = "computed from published shen2020 Table 1, Table 2"
 
 
 def published_accuracy() -> pd.DataFrame:
@@ -53,7 +55,7 @@ def published_design() -> pd.DataFrame:
 
 
 def workers_per_image(experiment: int) -> int:
-    """Answers each image received per condition (9 in experiment 1, 5 in experiment 2)."""
+    """Answers each image received per condition (Experimental Results, ``shen2020_design``)."""
     d = published_design().set_index(["experiment", "quantity"])["value"]
     key = {1: "workers_per_image", 2: "workers_per_image_per_condition"}.get(experiment)
     if key is None:
@@ -74,30 +76,6 @@ def paired_table() -> pd.DataFrame:
     out["difference"] = out["acc_int"] - out["acc_no_int"]
     out["category_name"] = out["category"].map(CATEGORIES)
     return out
-
-
-def accuracy_chart() -> alt.TopLevelMixin:
-    """Figure: Tables 1-2 as grouped bars, one panel per experiment, stars as printed."""
-    acc = published_accuracy()
-    comp = published_comparisons()[["experiment", "category", "significance"]]
-    acc = acc.merge(comp, on=["experiment", "category"], how="left")
-    acc["label"] = np.where(acc["condition"] == "No-Int", acc["significance"].fillna(""), "")
-    acc["panel"] = "Experiment " + acc["experiment"].astype(str)
-    base = alt.Chart(acc).encode(
-        x=alt.X("category:N", title=None, sort=list(CATEGORIES), axis=alt.Axis(labelAngle=0)),
-        xOffset=alt.XOffset("condition:N", sort=list(CONDITIONS)),
-        y=alt.Y("accuracy:Q", title="share of correct guesses", scale=alt.Scale(domain=[0, 1])),
-    )
-    bars = base.mark_bar().encode(
-        color=alt.Color("condition:N", sort=list(CONDITIONS), title="condition",
-                        scale=alt.Scale(range=["#d95f02", "#7570b3"])),
-        tooltip=["experiment", "category", "category_name", "condition", "accuracy", "n_images"],
-    )
-    stars = base.mark_text(dy=-6, fontSize=13).encode(text="label:N")
-    chart = alt.layer(bars, stars).properties(width=260, height=220).facet(
-        column=alt.Column("panel:N", title=None)
-    ).properties(title="Guessing the wrong label with (Int) and without (No-Int) saliency maps")
-    return charts.provenance(chart, data=SOURCE, scale="n/a")
 
 
 def overall_check() -> pd.DataFrame:
@@ -147,8 +125,6 @@ def binomial_reference_sd(p: float | Sequence[float], answers_per_image: int) ->
 
 
 def _pvalue(row: pd.Series, sd: float) -> float:
-    from .. import stats
-
     if row["experiment"] == 1:
         res = stats.ttest_from_summary(row["acc_no_int"], sd, int(row["n_no_int"]),
                                        row["acc_int"], sd, int(row["n_int"]), equal_var=True)
@@ -168,8 +144,6 @@ def sd_bounds(alpha: float = 0.05) -> pd.DataFrame:
     ``sd_reference`` is :func:`binomial_reference_sd` (pooled for experiment 1; for
     experiment 2 the SD of a difference of two independent 5-answer means).
     """
-    from .. import stats
-
     tab = paired_table()
     rows = []
     for _, r in tab.iterrows():
@@ -205,30 +179,6 @@ def sd_bounds(alpha: float = 0.05) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def sd_bounds_chart(bounds: pd.DataFrame | None = None) -> alt.TopLevelMixin:
-    """Figure: the SD each printed star (or its absence) implies, beside the answer-noise reference."""
-    b = sd_bounds() if bounds is None else bounds.copy()
-    b["panel"] = "Experiment " + b["experiment"].astype(str) + " (" + b["test"] + ")"
-    b["kind"] = np.where(b["relation"] == "<=", "SD at most (starred)", "SD at least (no star)")
-    base = alt.Chart(b).encode(y=alt.Y("category:N", sort=list(CATEGORIES), title=None))
-    bound = base.mark_point(filled=True, size=90).encode(
-        x=alt.X("sd_bound:Q", title="SD of per-image accuracies (Exp. 2: of differences)",
-                scale=alt.Scale(domain=[0, 0.8])),
-        shape=alt.Shape("kind:N", title="implied by the printed test",
-                        scale=alt.Scale(domain=["SD at most (starred)", "SD at least (no star)"],
-                                        range=["triangle-left", "triangle-right"])),
-        color=alt.value("#1b9e77"),
-        tooltip=["experiment", "category", "difference", "significance", "relation",
-                 alt.Tooltip("sd_bound:Q", format=".3f"), alt.Tooltip("sd_reference:Q", format=".3f")],
-    )
-    ref = base.mark_tick(thickness=2, size=18, color="#666").encode(x="sd_reference:Q")
-    chart = alt.layer(bound, ref).properties(width=300, height=170).facet(
-        column=alt.Column("panel:N", title=None)
-    ).properties(title="Which spread of per-image accuracies do the printed stars allow? "
-                       "(grey tick: answer noise alone)")
-    return charts.provenance(chart, data=COMPUTED, scale="n/a")
-
-
 def replication_sample_sizes(sds: Sequence[float] = (0.15, 0.2, 0.25, 0.3), power: float = 0.8,
                              alpha: float = 0.05) -> pd.DataFrame:
     """Images a replication needs to detect the overall differences, for a range of assumed SDs.
@@ -237,8 +187,6 @@ def replication_sample_sizes(sds: Sequence[float] = (0.15, 0.2, 0.25, 0.3), powe
     images seen in both conditions), effect = the published overall difference / assumed SD.
     The SD is an assumption because the paper does not report it.
     """
-    from .. import stats
-
     tab = paired_table()
     rows = []
     for _, r in tab[tab["category"] == "Overall"].iterrows():
@@ -259,32 +207,16 @@ def replication_sample_sizes(sds: Sequence[float] = (0.15, 0.2, 0.25, 0.3), powe
     return pd.DataFrame(rows)
 
 
-def sample_size_chart(table: pd.DataFrame | None = None) -> alt.TopLevelMixin:
-    """Figure: images needed for 80 % power against the assumed SD, with the images used."""
-    t = replication_sample_sizes(sds=np.round(np.arange(0.10, 0.401, 0.025), 3)) if table is None else table
-    t = t.copy()
-    t["panel"] = "Experiment " + t["experiment"].astype(str) + " (" + t["design"] + ")"
-    need = alt.Chart().mark_line(point=True).encode(
-        x=alt.X("assumed_sd:Q", title="assumed SD (Exp. 2: of per-image differences); not reported"),
-        y=alt.Y("images_needed:Q", title="images per condition for 80% power"),
-        tooltip=["experiment", "assumed_sd", alt.Tooltip("cohen_d:Q", format=".2f"), "images_needed"])
-    used = alt.Chart().mark_rule(strokeDash=[4, 3], color="#d95f02").encode(y="max(images_used):Q")
-    chart = alt.layer(need, used, data=t).properties(width=260, height=200).facet(
-        column=alt.Column("panel:N", title=None)
-    ).properties(title="Images a replication needs to detect the overall difference (dashed: images used)")
-    return charts.provenance(chart, data=COMPUTED, scale="n/a")
-
-
-# --------------------------------------------------------------------------- checks, ledger, sentences
-
 STUDY = "shen2020"
+
+
 TABLES = "published Table 1, Table 2"
 
 
 def design_check() -> pd.DataFrame:
     """Counts of the Method and Experimental Results sections that follow from other printed counts.
 
-    Workers of experiment 1 (41 + 40 - 36 in both conditions), of both experiments, submissions
+    Workers of experiment 1 (per condition, minus those in both), of both experiments, submissions
     per condition (images x answers per image), in total, and the N of each overall t-test
     against the image counts of Tables 1-2.
     """
@@ -374,50 +306,3 @@ def record_stars(bounds: pd.DataFrame) -> None:
                       why_not=(f"only the star (p < {paper.value:g}) is printed, no SD, t or per-image answers; "
                                f"the star needs an SD of at most {r['sd_bound']:.3f} "
                                f"(answer noise alone: {r['sd_reference']:.3f})"))
-
-
-def overall_sentence(check: pd.DataFrame) -> str:
-    """How many printed Overall values the category columns reproduce."""
-    n_ok = int(check["rounds_to_reported"].sum())
-    worst = float((check["weighted_mean_of_categories"] - check["reported_overall"]).abs().max())
-    return (f"In {n_ok} of {len(check)} rows the image-weighted mean of the categories rounds to the printed "
-            f"*Overall* value (largest gap {worst:.4f}, within the rounding of the printed cells).")
-
-
-def granularity_sentence(check: pd.DataFrame) -> str:
-    """How many printed accuracies are shares of whole answers, and the smallest cell."""
-    small = check.sort_values("answers").iloc[0]
-    return (f"{int(check['consistent'].sum())} of {len(check)} printed accuracies are shares of whole answers. "
-            f"The smallest cell, {small['category']} in experiment {small['experiment']}, rests on "
-            f"{int(small['answers'])} answers per condition, so there the constraint bites hardest.")
-
-
-def bounds_sentence(bounds: pd.DataFrame) -> str:
-    """Which printed results are possible and how tight the starred ones are (ratio to answer noise)."""
-    starred = bounds[bounds["relation"] == "<="].copy()
-    starred["room"] = starred["sd_bound"] / starred["sd_reference"]
-    n_ok = int((bounds["verdict"] == "plausible").sum())
-    tight = starred[starred["experiment"] == 1].sort_values("room").iloc[0]
-    paired = starred[starred["experiment"] == 2].sort_values("room").iloc[0]
-    overall = starred.set_index(["experiment", "category"]).loc[(1, "Overall")]
-    head = ("All printed results are possible" if n_ok == len(bounds)
-            else f"{n_ok} of {len(bounds)} printed results are possible")
-    return (f"{head}. The tightest in experiment 1 is {tight['category']}: its stars allow an SD only "
-            f"{tight['room']:.2f} times the answer-noise reference, little room for images to differ in difficulty. "
-            f"In experiment 2, {paired['category']} sits at {paired['room']:.2f} times its reference, which there "
-            f"is no strict floor. The overall experiment 1 result tolerates {overall['room']:.1f} times the "
-            "reference.")
-
-
-def replication_sentence(table: pd.DataFrame, bounds: pd.DataFrame) -> str:
-    """The overall differences, and the assumed SD beyond which experiment 1's images are too few."""
-    diff = table.groupby("experiment")["difference"].first()
-    e1 = table[table["experiment"] == 1].sort_values("assumed_sd")
-    used = int(e1["images_used"].iloc[0])
-    enough = e1[e1["images_needed"] <= used]
-    limit = float(enough["assumed_sd"].max()) if len(enough) else float("nan")
-    noise = float(bounds.set_index(["experiment", "category"]).loc[(1, "Overall"), "sd_reference"])
-    return (f"The overall effects are differences of {diff[1]:.2f} (experiment 1) and {diff[2]:.2f} "
-            f"(experiment 2) in accuracy. An unpaired replication of experiment 1 needs more than its {used} "
-            f"images per condition as soon as the per-image SD exceeds {limit:.2f}, and the noise of "
-            f"{workers_per_image(1)} answers per image alone contributes {noise:.2f}.")
