@@ -25,7 +25,7 @@ NGUYEN = ["nguyen2021_fig1b", "nguyen2021_fig2", "nguyen2021_figA1", "nguyen2021
           "nguyen2021_tableA5", "nguyen2021_tableA6", "nguyen2021_tableA7", "nguyen2021_tableA8",
           "nguyen2021_tableA9", "nguyen2021_ai_only_threshold", "nguyen2021_methods"]
 SIXT = ["sixt2022_table1", "sixt2022_table2", "sixt2022_table3", "sixt2022_table4", "sixt2022_table5",
-        "sixt2022_table6", "sixt2022_table7", "sixt2022_tests", "sixt2022_participants"]
+        "sixt2022_table6", "sixt2022_table7", "sixt2022_tests", "sixt2022_participants", "sixt2022_settings"]
 METHODS = ["Confidence", "GradCAM", "EP", "SOD", "3-NN"]
 
 RANGES = {  # unit -> (low, high)

@@ -208,6 +208,39 @@ def outcome_panel(image, examples: Mapping[str, Sequence], *, caption: str, labe
     return fig
 
 
+def image_grid(images, n_rows: int, n_cols: int, title: str, caption: str, col_titles: Sequence[str] | None = None,
+               row_titles: Sequence[str] | None = None, cell: float = 1.25):
+    """A titled grid of image tensors ``[3, H, W]`` (uint8 or float in [0, 1]), e.g. a study's explanation grid.
+
+    ``images`` is a list of rows (lists of images) or a dict ``{(row, col): image}``; a missing or ``None``
+    cell stays blank. ``col_titles`` label the first row's cells, ``row_titles`` the first column's.
+    """
+    import matplotlib.pyplot as plt
+
+    _check_caption(caption)
+    height = cell * n_rows + 0.9 + (0.3 if col_titles is not None else 0.0)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(cell * n_cols + 0.6, height), squeeze=False)
+    for r in range(n_rows):
+        for c in range(n_cols):
+            ax = axes[r, c]
+            ax.set_xticks([]), ax.set_yticks([])
+            for sp in ax.spines.values():
+                sp.set_visible(False)
+            img = images.get((r, c)) if isinstance(images, dict) else images[r][c]
+            if img is not None:
+                arr = img.float() / 255 if not img.dtype.is_floating_point else img
+                ax.imshow(arr.clamp(0, 1).permute(1, 2, 0).numpy())
+            if r == 0 and col_titles is not None:
+                ax.set_title(col_titles[c], fontsize=8)
+            if c == 0 and row_titles is not None:
+                ax.set_ylabel(row_titles[r], fontsize=8)
+    fig.suptitle(title, fontsize=10, y=1 - 0.08 / height)
+    fig.text(0.01, 0.005, caption, fontsize=7, color="#666")
+    fig.tight_layout(rect=(0, 0.3 / height, 1, 1 - 0.35 / height), pad=0.3)
+    plt.close(fig)
+    return fig
+
+
 def to_image(fig, dpi: int = 100) -> Image.Image:
     """Render a figure to an RGB PIL image (PNG through Agg, no display needed)."""
     import io
