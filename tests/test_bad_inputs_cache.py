@@ -244,6 +244,16 @@ def test_cache_made_before_the_marker_is_adopted_without_recomputing(tmp_path):
         c.load("alpha", {"a": 1}, "pkl")
 
 
+def test_folder_holding_only_a_checkpoint_at_an_entry_path_is_a_cache(tmp_path):
+    """train_cached writes its checkpoint at cache.path() before the cache writes any entry."""
+    c = cache_mod.Cache(tmp_path / "cache")
+    ckpt = c.path("tiny.checkpoint", {"n": 1})
+    ckpt.parent.mkdir(parents=True)
+    torch.save({"epoch": 1}, ckpt)
+    assert c.get_or_compute("tiny", {"n": 1}, lambda: 5) == 5 and (c.root / MARKER).is_file()
+    assert [e.name for e in c.entries()] == ["tiny"] and ckpt.exists()
+
+
 # -- the command line -----------------------------------------------------------------------
 def test_list_into_a_closed_pipe_prints_no_broken_pipe(tmp_path):
     c = cache_mod.Cache(tmp_path / "cache")

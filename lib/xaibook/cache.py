@@ -277,25 +277,19 @@ class Cache:
 
     def _adoption_problem(self) -> str | None:
         """Why the marker-less folder ``root`` is not a cache made before the marker, or None if it is one."""
-        metas = items = 0
         for top in sorted(self.root.iterdir()):
             if top.name.startswith("."):
                 continue  # hidden files (.DS_Store) are never listed, written or deleted
             if not top.is_dir():
                 return f"{top.name} is a file, not a cache entry folder"
             for p in sorted(top.iterdir()):
-                items += 1
                 if p.name.startswith(".tmp-"):
                     continue
                 stem, _, ext = p.name.partition(".")
                 if not _KEY.fullmatch(stem) or ext not in ("", "pt", "pkl", "json"):
                     return f"{top.name}/{p.name} is not a cache entry"
-                if ext == "json":
-                    if _verified_meta(p) is None:
-                        return f"{top.name}/{p.name} is not a cache entry's meta"
-                    metas += 1
-        if items and not metas:
-            return "it holds no cache entries"
+                if ext == "json" and _verified_meta(p) is None:
+                    return f"{top.name}/{p.name} is not a cache entry's meta"
         return None
 
     def _marker_format(self, marker: Path) -> int:
