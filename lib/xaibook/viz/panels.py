@@ -208,6 +208,42 @@ def outcome_panel(image, examples: Mapping[str, Sequence], *, caption: str, labe
     return fig
 
 
+def titled_grid(rows: Sequence[Sequence[tuple]], *, title: str, caption: str,
+                row_labels: Sequence[str] | None = None, n_cols: int | None = None,
+                cell: tuple[float, float] = (1.7, 1.95),
+                title_size: int = 8, label_size: int = 7, interpolation: str | None = "nearest",
+                top: float = 0.9, bottom: float = 0.06, hspace: float = 0.35):
+    """A grid in which every image carries its own title: ``rows[r][c] = (image, title)``.
+
+    Images are ``[H, W, 3]`` arrays (e.g. from :func:`xaibook.viz.overlays.nguyen_overlay`);
+    a row shorter than ``n_cols`` (default: the longest row) leaves its last cells blank. ``row_labels`` go beside the
+    first column; ``caption`` (the data and scale, see :func:`provenance`) under the grid.
+    """
+    import matplotlib.pyplot as plt
+
+    _check_caption(caption)
+    n_cols = n_cols or max((len(r) for r in rows), default=1)
+    fig, axes = plt.subplots(len(rows), n_cols, figsize=(cell[0] * n_cols, cell[1] * len(rows) + 0.5),
+                             squeeze=False)
+    plt.close(fig)
+    for r, row in enumerate(rows):
+        for c in range(n_cols):
+            ax = axes[r, c]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c < len(row):
+                ax.imshow(row[c][0], interpolation=interpolation)
+                ax.set_title(row[c][1], fontsize=title_size)
+            else:
+                ax.axis("off")
+        if row_labels is not None:
+            axes[r, 0].set_ylabel(row_labels[r], fontsize=label_size)
+    fig.suptitle(title, fontsize=10)
+    fig.text(0.01, 0.005, caption, fontsize=7, color="#555555")
+    fig.subplots_adjust(left=0.08, right=0.99, top=top, bottom=bottom, wspace=0.05, hspace=hspace)
+    return fig
+
+
 def image_grid(images, n_rows: int, n_cols: int, title: str, caption: str, col_titles: Sequence[str] | None = None,
                row_titles: Sequence[str] | None = None, cell: float = 1.25):
     """A titled grid of image tensors ``[3, H, W]`` (uint8 or float in [0, 1]), e.g. a study's explanation grid.

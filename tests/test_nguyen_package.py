@@ -1,0 +1,87 @@
+"""The nguyen2021 package's own plumbing: EP spread over chapter cells, the plan's paper column, the ledger claims."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from xaibook import ledger
+from xaibook.data import published
+from xaibook.errors import ParameterError
+from xaibook.studies import nguyen2021 as ng
+
+
+class _Tiny(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = torch.nn.Conv2d(3, 4, 3, padding=1)
+        self.fc = torch.nn.Linear(4, 5)
+
+    def forward(self, x):
+        return self.fc(torch.relu(self.conv(x)).mean(dim=(2, 3)))
+
+
+def _trials(n=5, side=32):
+    torch.manual_seed(1)
+    table = pd.DataFrame({"trial_id": [f"t{i}" for i in range(n)], "prediction": [i % 5 for i in range(n)]})
+    return ng.TrialSet("ImageNet", table, torch.rand(n, 3, side, side), [np.zeros((0, 4))] * n)
+
+
+def test_ep_parts_fill_the_cache_explain_maps_reads(tmp_path, monkeypatch):
+    import xaibook.explain.extremal as extremal
+
+    clf = ng.Classifier(_Tiny().eval(), [str(i) for i in range(5)], "zoo", "tiny", {"tiny": 1}, np.zeros(0), "conv", 32)
+    p = dataclasses.replace(ng.plan("zoo"), ep_iterations=2, ep_batch=2, ep_step=4, ep_sigma=12.0)
+    trials = _trials()
+    monkeypatch.setenv("XAIBOOK_CACHE", str(tmp_path / "fresh"))
+    want = ng.explain_maps(clf, trials, p, methods=["EP"])  # one loop, fresh cache
+    monkeypatch.setenv("XAIBOOK_CACHE", str(tmp_path / "parts"))
+    notes = [ng.explain_ep_part(clf, trials, p, part=k, parts=2) for k in range(2)]
+    assert notes[0].endswith("images 1-4 of 5 done") and notes[1].endswith("images 5-5 of 5 done")
+    with pytest.raises(ParameterError, match="part must be in 0..1"):
+        ng.explain_ep_part(clf, trials, p, part=2, parts=2)
+
+    def fail(*a, **k):
+        raise AssertionError("EP recomputed although every chunk was cached by explain_ep_part")
+
+    monkeypatch.setattr(extremal, "extremal_perturbation", fail)
+    got = ng.explain_maps(clf, trials, p, methods=["EP"])
+    assert torch.equal(got["EP"], want["EP"]) and torch.equal(got.ep_areas, want.ep_areas)
+
+
+def test_plan_paper_column_reads_data_published():
+    t = ng.plan("zoo").table().set_index("setting")["paper"]
+    per_bin = published.ref("nguyen2021_methods", dataset="all", metric="images_per_bin").value
+    assert t["per_bin"] == str(int(per_bin)) and t["pool_imagenet"] == "48,203 filtered val images"
+    assert ng.PGD_EPS == 16 / 255 and ng.PGD_STEP == 1 / 30
+    assert ng.ADVERSARIAL_BANDS == {"Easy": (0.0, 0.3), "Medium": (0.4, 0.6), "Hard": (0.8, 1.0)}
+    with pytest.raises(ParameterError, match="source='nowhere'"):
+        ng.plan("nowhere")
+
+
+def test_human_claims_keep_their_ids_without_exports():
+    ledger.forget("nguyen2021")
+    without = ng.record_human_claims(None)
+    assert len(without) == 2 * 12 + 2 * 4  # mean and SD of 12 conditions; 4 more per expert condition
+    assert without["status"].str.startswith("not recomputable: no Gorilla exports").all()
+    ledger.forget("nguyen2021")
+
+
+def test_bin_claims_mark_empty_datasets_not_recomputable():
+    ledger.forget("nguyen2021")
+    clf = ng.Classifier(torch.nn.Identity(), [], "zoo", "zoo model", {}, np.zeros(0), "", 32)
+    dist = ng.bin_distribution({"ImageNet": ng.Pool("ImageNet", "zoo", np.asarray(["a", "b"], dtype=object),
+                                                    np.array([0, 1]), np.array([0, 0]), np.array([0.95, 0.5]),
+                                                    [np.zeros((0, 4))] * 2),
+                                "Dogs": ng.Pool("Dogs", "zoo", np.zeros(0, dtype=object), np.zeros(0, int),
+                                                np.zeros(0, int), np.zeros(0), [])})
+    claims = ng.record_bin_claims(dist, clf).set_index("claim")
+    assert claims.loc["bins.share.imagenet.easy", "ours"] == 50.0
+    assert claims.loc["bins.share.imagenet.hard", "ours"] == 0.0
+    assert claims.loc["bins.share.dogs.easy", "status"].startswith("not recomputable")
+    assert claims.loc["bins.share.imagenet.easy", "status"].startswith("differs: offline zoo stand-in")
+    ledger.forget("nguyen2021")
