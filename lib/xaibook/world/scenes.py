@@ -32,7 +32,8 @@ import torch
 from .. import config
 from ..errors import ParameterError
 from . import backgrounds as bgs
-from .zoo import _BASE_PLAN, Parts, blocks_from_parts, build_creature, contact_sheet, pose_rotation, rx
+from .blocks import Parts, blocks_from_parts, pose_rotation, rx
+from .zoo import BASE_PLAN, build_creature, contact_sheet
 
 #: The scene classes (a VOC-like subset); the class index is the position here.
 CLASSES: tuple[str, ...] = ("aeroplane", "bird", "boat", "bus", "car", "cat", "chair", "cow", "dog", "horse",
@@ -211,7 +212,7 @@ def _chair(rng: np.random.Generator, colour: np.ndarray) -> Parts:
 
 
 def _animal_plan(kind: str) -> dict[str, Any]:
-    p = dict(_BASE_PLAN)
+    p = dict(BASE_PLAN)
     if kind == "cat":
         p.update(n_spine=2, seg_len=0.45, seg_h=0.4, seg_w=0.36, leg_len=0.42, leg_th=0.12,
                  legs=((0.1, 0.0, 0.0, 1.0), (0.9, 0.0, 0.0, 1.0)), neck_n=0, head_l=0.34, head_h=0.32, head_w=0.36,

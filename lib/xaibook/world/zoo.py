@@ -47,128 +47,14 @@ from .. import config
 from ..errors import ParameterError
 from . import backgrounds as bgs
 from .render import CAMERA_X, FOCAL_MM, SENSOR_MM
+# the geometry lives in blocks.py; these names stay importable from zoo for old callers
+from .blocks import PART_LABELS, Parts, blocks_from_parts, pose_rotation, rx, ry, rz  # noqa: F401
 
 # ---------------------------------------------------------------------------------------------
-# parts and labels
-
-#: Part labels written to the label map (index = label value).
-PART_LABELS: tuple[str, ...] = ("background", "body", "head", "leg", "tail", "neck", "appendage", "occluder")
-_ROLE_LABEL = {"body": 1, "head": 2, "snout": 2, "eye": 2, "trunk": 2, "leg": 3, "tail": 4, "tailfin": 4,
-               "neck": 5, "ear": 6, "antenna": 6, "wing": 6, "fin": 6, "occluder": 7}
+# instance ids
 
 #: Instance ids: the labelled creature, the second creature (C2 knob) and the occluder (C1 knob).
 MAIN, SECOND, OCCLUDER = 1, 2, 3
-
-
-def rx(a: float) -> np.ndarray:
-    """Rotation by ``a`` radians about +X (the camera axis: in-plane for the viewer)."""
-    c, s = math.cos(a), math.sin(a)
-    return np.array([[1, 0, 0], [0, c, -s], [0, s, c]], dtype=np.float64)
-
-
-def ry(a: float) -> np.ndarray:
-    """Rotation by ``a`` radians about +Y (image right)."""
-    c, s = math.cos(a), math.sin(a)
-    return np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]], dtype=np.float64)
-
-
-def rz(a: float) -> np.ndarray:
-    """Rotation by ``a`` radians about +Z (image up, the vertical)."""
-    c, s = math.cos(a), math.sin(a)
-    return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]], dtype=np.float64)
-
-
-class Parts:
-    """A growing list of blocks of one object (numpy, world or body frame).
-
-    Each block has a centre, half extents, a rounding fraction in [0, 1] (of the smallest half
-    extent), a rotation (world from block), an RGB albedo and a role (body, head, leg, ...).
-    """
-
-    def __init__(self) -> None:
-        self.center: list[np.ndarray] = []
-        self.half: list[np.ndarray] = []
-        self.round: list[float] = []
-        self.rot: list[np.ndarray] = []
-        self.color: list[np.ndarray] = []
-        self.role: list[str] = []
-
-    def add(self, center: Sequence[float], half: Sequence[float], rot: np.ndarray | None = None,
-            color: Sequence[float] = (0.5, 0.5, 0.5), role: str = "body", roundness: float = 0.3) -> None:
-        self.center.append(np.asarray(center, dtype=np.float64))
-        self.half.append(np.maximum(np.asarray(half, dtype=np.float64), 1e-3))
-        self.rot.append(np.eye(3) if rot is None else np.asarray(rot, dtype=np.float64))
-        self.color.append(np.clip(np.asarray(color, dtype=np.float64), 0, 1))
-        self.role.append(role)
-        self.round.append(float(np.clip(roundness, 0, 1)))
-
-    def __len__(self) -> int:
-        return len(self.center)
-
-    def corners(self) -> np.ndarray:
-        """All box corners ``[8n, 3]`` (for extents and centring)."""
-        signs = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], dtype=np.float64)
-        out = [c + (r @ (signs * h).T).T for c, h, r in zip(self.center, self.half, self.rot)]
-        return np.concatenate(out, 0) if out else np.zeros((0, 3))
-
-    def transform(self, rot: np.ndarray, shift: Sequence[float], scale: float = 1.0) -> "Parts":
-        """A copy with every block mapped by ``x -> scale * rot @ x + shift``."""
-        out = Parts()
-        shift = np.asarray(shift, dtype=np.float64)
-        for c, h, q, col, role, rd in zip(self.center, self.half, self.rot, self.color, self.role, self.round):
-            out.add(scale * rot @ c + shift, scale * h, rot @ q, col, role, rd)
-        return out
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        """Stacked arrays: center, half, radius, rotation, color, label (part labels)."""
-        half = np.stack(self.half) if self.half else np.zeros((0, 3))
-        return {
-            "center": np.stack(self.center) if self.center else np.zeros((0, 3)),
-            "half": half,
-            "radius": np.asarray(self.round) * (half.min(-1) if len(half) else np.zeros(0)) * 0.98,
-            "rotation": np.stack(self.rot) if self.rot else np.zeros((0, 3, 3)),
-            "color": np.stack(self.color) if self.color else np.zeros((0, 3)),
-            "label": np.asarray([_ROLE_LABEL[r] for r in self.role], dtype=np.int64),
-        }
-
-
-def blocks_from_parts(scenes: Sequence[Sequence[tuple[Parts, int, Sequence[int] | None]]]) -> "Any":
-    """Pack per-scene object lists into a renderer :class:`~xaibook.world.render.Blocks` batch.
-
-    Args:
-        scenes: for each scene, a list of ``(parts, instance_id, labels)``; ``labels`` overrides the
-            part labels of that object's blocks (one value or one per block), None keeps them.
-    """
-    from .render import Blocks
-
-    B = len(scenes)
-    per = []
-    for objs in scenes:
-        arrs = []
-        for parts, inst, labels in objs:
-            a = parts.arrays()
-            if labels is not None:
-                a["label"] = np.broadcast_to(np.asarray(labels, dtype=np.int64), a["label"].shape).copy()
-            a["instance"] = np.full(len(parts), inst, dtype=np.int64)
-            arrs.append(a)
-        per.append({k: np.concatenate([a[k] for a in arrs], 0) for k in arrs[0]} if arrs else None)
-    K = max([len(p["center"]) for p in per if p is not None] + [1])
-    out = Blocks.empty(B, K)
-    for i, p in enumerate(per):
-        if p is None:
-            continue
-        n = len(p["center"])
-        out.center[i, :n] = torch.from_numpy(p["center"]).float()
-        out.half[i, :n] = torch.from_numpy(p["half"]).float()
-        out.radius[i, :n] = torch.from_numpy(p["radius"]).float()
-        out.rotation[i, :n] = torch.from_numpy(p["rotation"]).float()
-        out.color[i, :n] = torch.from_numpy(p["color"]).float()
-        out.label[i, :n] = torch.from_numpy(p["label"])
-        out.instance[i, :n] = torch.from_numpy(p["instance"])
-        out.valid[i, :n] = True
-    # the renderer requires radius <= min(half) after the float cast
-    out.radius = torch.minimum(out.radius, out.half.amin(-1))
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -180,7 +66,8 @@ _SIZE_KEYS = ("seg_len", "seg_h", "seg_w", "leg_len", "leg_len2", "leg_th", "nec
               "fin_h", "fin_l", "wing_l", "wing_h", "antenna_len", "trunk_len", "trunk_th")
 _ANGLE_KEYS = ("neck_angle", "head_tilt", "ear_angle", "tail_angle", "tail_curl", "incline", "leg_splay")
 
-_BASE_PLAN: dict[str, Any] = dict(
+#: The default body plan every family starts from (also the base of the scenes' animals).
+BASE_PLAN: dict[str, Any] = dict(
     n_spine=3, seg_len=0.75, seg_h=0.65, seg_w=0.55, taper=0.0, incline=0.0,
     legs=((0.12, 0.0, 0.0, 1.0), (0.88, 0.0, 0.0, 1.0)),  # (place along spine, lean, knee, length scale)
     leg_len=0.9, leg_len2=0.0, leg_th=0.2, leg_splay=0.0,
@@ -207,7 +94,7 @@ class Species:
 
 
 def _family(base: Mapping[str, Any], species: Sequence[tuple[str, Mapping[str, Any]]]) -> list[tuple[str, dict]]:
-    plan = dict(_BASE_PLAN)
+    plan = dict(BASE_PLAN)
     plan.update(base)
     out = []
     for name, over in species:
@@ -640,13 +527,6 @@ FAMILY_SCALE: dict[str, float] = {f: 4.2 / _neutral_extent(dict(_FAMILIES[f][0][
 
 FRAME_HALF_WIDTH = CAMERA_X * SENSOR_MM / 2 / FOCAL_MM
 """Half the visible width at the depth of the origin (the renderer's camera and lens)."""
-
-
-def pose_rotation(facing: float, turn: float, elev: float, tilt: float) -> np.ndarray:
-    """World-from-body rotation: turn about the vertical (facing +1 right, -1 left), elevation
-    about the image horizontal (positive shows the back), in-plane tilt. Angles in degrees."""
-    yaw = math.radians(turn) + (0.0 if facing > 0 else math.pi)
-    return rx(math.radians(tilt)) @ ry(math.radians(elev)) @ rz(yaw)
 
 
 # ---------------------------------------------------------------------------------------------
