@@ -15,7 +15,7 @@ from ...cache import digest
 from ...data import sources
 from ...data.sources import Classifier, Pool
 from ...errors import DataFormatError, ParameterError
-from .pipeline import MAP_METHODS, STUDY, Plan, TrialSet, _step
+from .pipeline import MAP_METHODS, STUDY, TORCHRAY_EP, Plan, TrialSet, _step
 
 
 @dataclass
@@ -214,7 +214,7 @@ def explain_maps(clf: Classifier, trials: TrialSet, p: Plan, methods: Sequence[s
 
     * ``GradCAM`` on ``layer4``, resized, divided by its max.
     * ``EP``: areas 2.5/5/10/20 %, blur, smoothing 0.09, jitter, ``p.ep_iterations`` iterations
-      (800 in the paper), the four masks summed; cell size and upsampler sigma scaled from
+      (TorchRay's 800 in the paper), the four masks summed; cell size and upsampler sigma scaled from
       TorchRay's 7 and 21 px at 224 px. Cached chunk by chunk (resumable).
     * ``SOD``: PoolNet when ``<XAIBOOK_DATA>/poolnet/<checkpoint>.pth`` exists, else the
       minimum-barrier salient-object map (offline and classifier-agnostic, like PoolNet).
@@ -261,7 +261,7 @@ def explain_trials(clf: Classifier, trials: TrialSet, pool: Pool, p: Plan) -> Ex
     """
     maps = explain_maps(clf, trials, p)
     side = trials.images.shape[-1]
-    notes = [f"EP: {p.ep_iterations} iterations (paper: 800), mask cells of {p.ep_step} px at {side} px"]
+    notes = [f"EP: {p.ep_iterations} iterations (paper: {TORCHRAY_EP['iterations']}), mask cells of {p.ep_step} px at {side} px"]
     if len(trials):
         table = ep_area_table(maps.ep_areas, side, p.ep_step, p.ep_sigma).mean()
         reached = ", ".join(f"{v:.1f}" for v in table[table.index.str.startswith("reached")])

@@ -33,7 +33,7 @@ def localisation_scores(trials: TrialSet, explanations: "Explanations | Mapping[
     """Step 6: pointing game, IoU and WSL of each map on the correctly classified natural images.
 
     Against the ground-truth boxes (ImageNet's human boxes; the zoo's exact boxes) as in
-    Sec. 2.5: pointing game with TorchRay's tolerance (15 px at 224 px, scaled), IoU of the map
+    Sec. 2.5: pointing game with TorchRay's tolerance (the paper's, at 224 px, scaled), IoU of the map
     binarised at the method's best threshold of the sweep 0.05 ... 0.95, WSL = box around the
     binarised map overlaps the box with IoU > 0.5 at the method's best threshold. On the zoo,
     ``mask_iou`` also scores against the creature's exact pixels. One row per image and method.

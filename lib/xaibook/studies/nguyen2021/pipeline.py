@@ -198,7 +198,7 @@ def image_pool(clf: Classifier, dataset: str, p: Plan) -> Pool:
     """Step 2a: the images of one experiment, filtered as in Sec. 2.4.3, with the classifier's predictions.
 
     ``dataset`` is ``"ImageNet"`` (every class) or ``"Dogs"`` (the fine-grained classes; images
-    the classifier labels as a non-dog class are dropped, as the authors dropped 71).
+    the classifier labels as a non-dog class are dropped, as the authors did).
     ImageNet: val without greyscale images and images under 224 px; offline: zoo test images
     (all colour, all one size, so that filter removes none).
     """

@@ -164,7 +164,7 @@ def compare_breakdowns(test: pd.DataFrame) -> pd.DataFrame:
 
 
 def classifier_summary(clf: Classifier, pools: Mapping[str, Pool]) -> pd.DataFrame:
-    """Top-1 accuracy of the classifier on each pool, beside ResNet-34's 73.31 % on ImageNet val (Sec. 2.2)."""
+    """Top-1 accuracy of the classifier on each pool, beside ResNet-34's on ImageNet val (Sec. 2.2)."""
     paper = published.load("nguyen2021_methods")
     ref = paper[(paper["metric"] == "classifier_top1_accuracy")].set_index("dataset")["value"]
     rows = [{"dataset": d, "classifier": clf.name, "images": len(pl), "top-1 accuracy (%)": round(100 * pl.accuracy, 2),
@@ -174,7 +174,7 @@ def classifier_summary(clf: Classifier, pools: Mapping[str, Pool]) -> pd.DataFra
 
 def bins_vs_paper(distribution: pd.DataFrame) -> pd.DataFrame:
     """Share of Easy / Medium / Hard images among the binned ones, ours beside Table A7, plus
-    the share of Easy-correct Dogs images beside Fig. A1 (70.93 %, quoted in Sec. 3.2)."""
+    the share of Easy-correct Dogs images beside Fig. A1 (quoted in Sec. 3.2)."""
     d = distribution.groupby(["dataset", "difficulty"], sort=False)["share"].sum().mul(100).round(2).rename("ours (%)")
     a7 = published.load("nguyen2021_tableA7")
     a7 = a7[a7["metric"] == "percentage"].set_index(["dataset", "difficulty"])["value"].rename("paper (%)")
@@ -237,7 +237,7 @@ def ai_only_table(sweeps: Mapping[str, "Any"]) -> pd.DataFrame:
 
 
 def ai_only_best(sweeps: Mapping[str, "Any"]) -> pd.DataFrame:
-    """The best threshold and its accuracy, ours beside the paper's (0.55 ImageNet, 0.50 Dogs; Table A6)."""
+    """The best threshold and its accuracy, ours beside the paper's (Sec. 2.3, Table A6)."""
     ref = published.load("nguyen2021_ai_only_threshold").set_index("dataset")["value"]
     a6 = published.load("nguyen2021_tableA6")
     rows = []
