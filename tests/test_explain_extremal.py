@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torchray.attribution.extremal_perturbation as torchray_ep
 from torch import nn
 
 from xaibook.errors import ParameterError
 from xaibook.explain.extremal import (SmoothMaskUpsampler, apply_pyramid, area_reference,
                                       extremal_perturbation, gaussian_blur, perturbation_pyramid)
-
-torchray_ep = pytest.importorskip("torchray.attribution.extremal_perturbation")
 
 
 def blob_model() -> nn.Module:

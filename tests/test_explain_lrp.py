@@ -9,8 +9,6 @@ from xaibook.errors import ParameterError
 from xaibook.explain.lrp import lrp
 from xaibook.models.wrappers import Normalized
 
-pytest.importorskip("zennit")
-
 
 def hand_network() -> nn.Module:
     """Three pixels (red channel of a 1x3 image) -> 2 hidden ReLU units -> 2 logits, no biases.

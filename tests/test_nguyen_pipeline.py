@@ -78,7 +78,7 @@ def test_adversarial_bands_cut_the_confidence_like_the_natural_bins():
 
 def test_ep_area_targets_count_torchray_margin():
     """TorchRay's area constraint is over the mask with its margin; its MaskGenerator gives the size."""
-    torchray = pytest.importorskip("torchray.attribution.extremal_perturbation")
+    import torchray.attribution.extremal_perturbation as torchray
     full = torchray.MaskGenerator((224, 224), 7, 21).shape_out
     t = ng.ep_area_table(torch.tensor([[0.05, 0.06, 0.12, 0.3]]), 224, 7, 21.0).iloc[0]
     assert t["target 2.5 %"] == pytest.approx(round(2.5 * full[0] * full[1] / 224 ** 2, 1))

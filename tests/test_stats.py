@@ -6,14 +6,13 @@ import math
 
 import numpy as np
 import pandas as pd
+import pingouin as pg
 import pytest
 from scipy import linalg
 from scipy import stats as sps
 
 from xaibook import stats as S
 from xaibook.errors import ParameterError
-
-pg = pytest.importorskip("pingouin")
 
 
 @pytest.fixture
