@@ -71,6 +71,12 @@ ONE_IN_A_CELL = pd.DataFrame({"acc": [0.1, 0.4, 0.3, 0.9, 0.2, 0.7, 0.5],
     (lambda: S.power_curve("ttest_paired", 0.5, [10, 12.5]), "ns[1]"),
     (lambda: S.cohens_h("half", 0.5), "p1"),
     (lambda: S.power_ttest_ind(0.5, 20, alpha="0.05"), "alpha"),
+    # other tests' options
+    (lambda: S.mann_whitney_u([1, 2, 3], [4, 5, 6], method="fast"), "method"),
+    (lambda: S.wilcoxon_ranksum([1, 2, 3], [4, 5, 6], method="fast"), "method"),
+    (lambda: S.mcnemar_exact(3, 5, n_pairs=NAN), "n_pairs"),
+    (lambda: S.mcnemar_exact(3, 5, n_pairs=4), "n_pairs"),
+    (lambda: S.pearson([1, 2, 3], [1, 3, 2], confidence=5), "confidence"),
     # reweighting
     (lambda: S.reweight_accuracy({"easy_correct": "high"}, {"easy_correct": 1.0}), "bin_accuracy"),
     (lambda: S.assign_bins(["0.9", "x"], [True, False]), "confidences"),

@@ -135,7 +135,14 @@ def _alternative(alternative: str) -> str:
     return alternative
 
 
+def _method(method: str) -> str:
+    if method not in ("auto", "exact", "asymptotic"):
+        raise ParameterError(f"method must be 'auto', 'exact' or 'asymptotic'; got {method!r}")
+    return method
+
+
 def _confidence(confidence: float) -> float:
+    confidence = finite(confidence, "confidence")
     if not 0 < confidence < 1:
         raise ParameterError(f"confidence must lie in (0, 1), e.g. 0.95; got {confidence}")
     return float(confidence)
@@ -171,7 +178,7 @@ def mann_whitney_u(x, y, alternative: str = "two-sided", method: str = "auto") -
     """
     a, b = _sample(x, "x", 2), _sample(y, "y", 2)
     _, u, z = _rank_sum_z(a, b)
-    res = sps.mannwhitneyu(a, b, alternative=_alternative(alternative), method=method)
+    res = sps.mannwhitneyu(a, b, alternative=_alternative(alternative), method=_method(method))
     n = a.size + b.size
     return TestResult("Mann-Whitney U", u, res.pvalue, None, abs(z) / math.sqrt(n), "r", None, n)
 
@@ -184,7 +191,7 @@ def wilcoxon_ranksum(x, y, alternative: str = "two-sided", method: str = "auto")
     """
     a, b = _sample(x, "x", 2), _sample(y, "y", 2)
     w, _, z = _rank_sum_z(a, b)
-    res = sps.mannwhitneyu(a, b, alternative=_alternative(alternative), method=method)
+    res = sps.mannwhitneyu(a, b, alternative=_alternative(alternative), method=_method(method))
     n = a.size + b.size
     return TestResult("Wilcoxon rank-sum", w, res.pvalue, None, abs(z) / math.sqrt(n), "r", None, n)
 
@@ -545,6 +552,8 @@ def mcnemar_exact(b: int, c: int, alternative: str = "two-sided", n_pairs: int |
             raise ParameterError(f"{name} must be a non-negative integer count; got {v!r}")
     b, c = int(b), int(c)
     m = b + c
+    if n_pairs is not None:
+        n_pairs = count(n_pairs, "n_pairs", max(m, 1))
     if m == 0:
         raise ParameterError("there are no discordant pairs (b = c = 0); McNemar's test is undefined.")
     if alternative == "two-sided":
@@ -575,13 +584,14 @@ def pearson(x, y, confidence: float = 0.95, alternative: str = "two-sided") -> T
     (None when n = 3).
     """
     a, b = _pair(x, y, 3)
+    confidence = _confidence(confidence)
     if np.ptp(a) == 0 or np.ptp(b) == 0:
         raise ParameterError("x or y is constant; the correlation is undefined.")
     res = sps.pearsonr(a, b, alternative=_alternative(alternative))
     r, n = float(res.statistic), a.size
     ci = None
     if n > 3:
-        q = sps.norm.ppf(0.5 + _confidence(confidence) / 2.0)
+        q = sps.norm.ppf(0.5 + confidence / 2.0)
         z, se = math.atanh(min(max(r, -1 + 1e-15), 1 - 1e-15)), 1.0 / math.sqrt(n - 3)
         ci = (math.tanh(z - q * se), math.tanh(z + q * se))
     return TestResult("Pearson r", r, res.pvalue, n - 2, r, "r", ci, n)
