@@ -543,6 +543,8 @@ def test_alqaraawi_sentences_state_computed_values():
     rec, ranges = alqaraawi2020.recompute_saliency_effect(), alqaraawi2020.effect_ranges()
     text = alqaraawi2020.effect_sentence(rec, ranges)
     assert f"{rec.loc[0, 't_squared']:.2f} against the printed F of 4.191" in text
+    assert "the printed F lies inside that range" in text and "belong together" in text
+    assert "from the White-corrected ANOVA, lies below that range" in text
     rep = alqaraawi2020.replication_sample_sizes()
     assert "needs 120 participants" in alqaraawi2020.replication_sentence(rep)
 

@@ -9,8 +9,9 @@ def overall_sentence(check: pd.DataFrame) -> str:
     """How many printed Overall values the category columns reproduce."""
     n_ok = int(check["rounds_to_reported"].sum())
     worst = float((check["weighted_mean_of_categories"] - check["reported_overall"]).abs().max())
+    within = "within" if worst <= 0.01 else "beyond"
     return (f"In {n_ok} of {len(check)} rows the image-weighted mean of the categories rounds to the printed "
-            f"*Overall* value (largest gap {worst:.4f}, within the rounding of the printed cells).")
+            f"*Overall* value (largest gap {worst:.4f}, {within} the rounding of the printed cells).")
 
 
 def granularity_sentence(check: pd.DataFrame) -> str:
@@ -32,7 +33,8 @@ def bounds_sentence(bounds: pd.DataFrame) -> str:
     head = ("All printed results are possible" if n_ok == len(bounds)
             else f"{n_ok} of {len(bounds)} printed results are possible")
     return (f"{head}. The tightest in experiment 1 is {tight['category']}: its stars allow an SD only "
-            f"{tight['room']:.2f} times the answer-noise reference, little room for images to differ in difficulty. "
+            f"{tight['room']:.2f} times the answer-noise reference, "
+            f"{'little' if tight['room'] < 1.5 else 'some'} room for images to differ in difficulty. "
             f"In experiment 2, {paired['category']} sits at {paired['room']:.2f} times its reference, which there "
             f"is no strict floor. The overall experiment 1 result tolerates {overall['room']:.1f} times the "
             "reference.")
