@@ -102,7 +102,7 @@ def record_model(model, logits, labels) -> None:
     """Ledger: the INN's test accuracy beside the paper's (Sec. 4)."""
     s = plan()
     ledger.record(STUDY, "inn.test_accuracy", "INN test accuracy (%)",
-                  paper=published.ref("sixt2022_settings", "value", quantity="test_accuracy"),
+                  paper=published.ref("sixt2022_settings", "value", metric="test_accuracy"),
                   ours=test_accuracy(logits, labels), data=f"offline Two4Two test split ({len(labels):,} images)",
                   tolerance=2.0,
                   reason=(f"a {model.n_parameters() / 1e6:.1f}M-parameter INN trained on {s.n_train:,} images of "
@@ -148,7 +148,7 @@ def record_concepts(explanation) -> None:
     for end, value in (("min", sel["abs_r"].min()), ("max", sel["abs_r"].max())):
         ledger.record(STUDY, f"concepts.abs_r_{end}", f"{'smallest' if end == 'min' else 'largest'} |r| of a kept "
                       "concept with the logit", paper=published.ref("sixt2022_settings", "value",
-                                                                     quantity=f"concept_abs_r_{end}"),
+                                                                     metric=f"concept_abs_r_{end}"),
                       ours=value, data=f"PCA of an 8x8 coupling layer of our INN over {n} test images",
                       tolerance=0.1, reason="the concepts of a far smaller INN, found by PCA instead of the "
                                             "paper's unnamed matrix factorisation")

@@ -52,15 +52,15 @@ PAPER_NAMES_ORDER = ("arm_position", "obj_color", "spherical", "position_y", "bg
 
 
 # ------------------------------------------------------------------------------- published tables
-def paper_setting(quantity: str) -> float:
+def paper_setting(metric: str) -> float:
     """One of the paper's settings (model, concepts, grid, pre-registration: Sec. 4, App. A.2, App. D.1), read
     from ``sixt2022_settings``."""
-    return published.ref("sixt2022_settings", "value", quantity=quantity).value
+    return published.ref("sixt2022_settings", "value", metric=metric).value
 
 
-def study_code(quantity: str) -> int:
+def study_code(metric: str) -> int:
     """One size of the released study code (``train_images``, ``test_images``, ``image_side``)."""
-    return int(published.ref("sixt2022_code", "value", quantity=quantity).value)
+    return int(published.ref("sixt2022_code", "value", metric=metric).value)
 
 
 def published_accuracy(confidence: float = 0.95) -> pd.DataFrame:
