@@ -187,6 +187,14 @@ def test_bad_reaction_time(tmp_path, value, match):
     assert "fixA" in refused(write(tmp_path, e), f"reaction time .*{match}")
 
 
+@pytest.mark.parametrize("column", ["Participant Public ID", "Task Name"])
+def test_answer_without_participant_or_task(tmp_path, column):
+    """Rows are attributed by participant and task; an emptied cell used to drop the answer silently."""
+    e = fg.expert_export()
+    decision_rows(e)[2][column] = ""
+    assert column in refused(write(tmp_path, e), "cannot be attributed")
+
+
 def test_response_neither_yes_nor_no(tmp_path):
     e = fg.expert_export()
     decision_rows(e)[1]["Response"] = "Maybe"

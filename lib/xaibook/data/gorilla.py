@@ -376,7 +376,13 @@ def read_export(file: Path | str) -> pd.DataFrame:
     """Read one Gorilla task export into trial-table rows (see :func:`load_exports`)."""
     file = Path(file)
     df = _read_csv(file)
-    df = df[df["Participant Public ID"].notna()]  # drops Gorilla's "END OF FILE" line
+    who, task = df["Participant Public ID"].notna(), df["Task Name"].notna()
+    if (who != task).any():
+        row = int(((who != task).to_numpy()).argmax()) + 1
+        missing = "Participant Public ID" if task.iloc[row - 1] else "Task Name"
+        raise DataFormatError(f"{file}: {int((who != task).sum())} row(s) have an empty {missing!r} (first: data "
+                              f"row {row}), so they cannot be attributed; is the export edited or damaged?")
+    df = df[who]  # drops Gorilla's "END OF FILE" line, the only row without either
     names = sorted(df["Task Name"].dropna().unique())
     if not names:
         raise DataFormatError(f"{file}: no row names a task (column 'Task Name' is empty)")
