@@ -85,3 +85,18 @@ def test_bin_claims_mark_empty_datasets_not_recomputable():
     assert claims.loc["bins.share.dogs.easy", "status"].startswith("not recomputable")
     assert claims.loc["bins.share.imagenet.easy", "status"].startswith("differs: offline zoo stand-in")
     ledger.forget("nguyen2021")
+
+
+def test_bank_features_match_a_forward_hook():
+    """The 3-NN bank's features and labels (models.inference.predict) equal a hooked forward pass."""
+    from xaibook.studies.nguyen2021.explanations import _features_and_predictions
+
+    model = _Tiny().eval()
+    images = torch.rand(70, 3, 16, 16)
+    seen = []
+    handle = model.conv.register_forward_hook(lambda _m, _i, out: seen.append(out.detach().flatten(1)))
+    with torch.no_grad():
+        logits = torch.cat([model(images[s:s + 64]) for s in range(0, 70, 64)])
+    handle.remove()
+    feats, preds = _features_and_predictions(model, "conv", images)
+    assert torch.equal(feats, torch.cat(seen)) and (preds == logits.argmax(1).numpy()).all()

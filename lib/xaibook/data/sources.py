@@ -167,10 +167,10 @@ class ImageSource(Protocol):
 def predict_top1(study: str, model, images_or_dataset, key: dict, desc: str) -> tuple[np.ndarray, np.ndarray]:
     """Top-1 label and confidence of every image, cached as ``<study>.predictions``."""
     from ..cache import cached
-    from ..models.train import predict
+    from ..models.inference import predict
 
     def compute():
-        probs = predict(model, images_or_dataset, output="probs", desc=desc, batch_size=128)
+        probs = predict(model, images_or_dataset, output="probabilities", desc=desc, batch_size=128)
         conf, pred = probs.max(dim=1)
         return {"prediction": pred.numpy(), "confidence": conf.double().numpy()}
 

@@ -44,22 +44,14 @@ def _poolnet_weights() -> Path | None:
 
 
 def _features_and_predictions(model, layer: str, images) -> tuple["torch.Tensor", np.ndarray]:
-    """Flattened ``layer`` activations and top-1 labels of ``images`` in one pass."""
-    import torch
+    """Flattened ``layer`` activations and top-1 labels of ``images`` (the 3-NN bank, Sec. 2.3),
+    by :func:`xaibook.models.inference.predict` at the bank's batch size of 64."""
+    from ...models.inference import model_device, predict
 
-    from ...explain.inputs import resolve_layer
-
-    module = resolve_layer(model, layer)
-    feats, preds = [], []
-    handle = module.register_forward_hook(lambda _m, _i, out: feats.append(out.detach().flatten(1).float().cpu()))
-    dev = next(model.parameters()).device
-    try:
-        with torch.no_grad():
-            for s in range(0, len(images), 64):
-                preds.append(model(images[s:s + 64].to(dev)).argmax(1).cpu())
-    finally:
-        handle.remove()
-    return torch.cat(feats), torch.cat(preds).numpy()
+    device = model_device(model)
+    feats = predict(model, images, output="features", layer=layer, batch_size=64, device=device).flatten(1)
+    logits = predict(model, images, output="logits", batch_size=64, device=device)
+    return feats, logits.argmax(1).numpy()
 
 
 def _three_nn(clf: Classifier, trials: TrialSet, pool: Pool, p: Plan) -> tuple[list, list, np.ndarray, list[str]]:
