@@ -11,10 +11,11 @@ import sys
 import warnings
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import fixtures_gorilla as fg
-from xaibook.data import gorilla
+from xaibook.data import gorilla, responses
 from xaibook.errors import DataFormatError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -207,3 +208,23 @@ def test_counterbalance_not_a_number(tmp_path):
         if r["Participant Public ID"] == "fixB":
             r["counterbalance-ao9d"] = "two"
     assert "fixB" in refused(write(tmp_path, e), "counterbalance")
+
+
+# ------------------------------------------------------------------------------------ the trial table
+@pytest.fixture(scope="module")
+def trials(tmp_path_factory) -> pd.DataFrame:
+    path = tmp_path_factory.mktemp("table") / NAME
+    study_export({"full": 30}).write(path)
+    return gorilla.load_exports(path)
+
+
+def test_trial_table_with_a_repeated_trial_is_refused(trials):
+    doubled = pd.concat([trials, trials.iloc[[12]]], ignore_index=True)
+    with pytest.raises(DataFormatError, match="repeat a trial") as err:
+        responses.validate(doubled)
+    assert "'full'" in str(err.value) and "trial" in str(err.value)
+
+
+def test_trial_table_with_fractional_trial_numbers_is_refused(trials):
+    with pytest.raises(DataFormatError, match="trial: values must be positive integers"):
+        responses.validate(trials.assign(trial=trials["trial"] + 0.5))

@@ -45,6 +45,9 @@ PHASES: tuple[str, ...] = ("training", "validation", "test")
 IMAGE_TYPES: tuple[str, ...] = ("natural", "adversarial")
 BOOLEAN: tuple[str, ...] = ("ai_correct", "correct", "known")
 SOURCE_PREFIXES: tuple[str, ...] = ("human:", "simulated:")
+#: Columns that identify one decision; ``dataset`` (a schema column) and, where present, ``task``
+#: (a study's extra column, e.g. Gorilla's node) are part of it.
+TRIAL_KEY: tuple[str, ...] = ("study", "participant", "dataset", "condition", "task", "phase", "trial")
 
 
 def empty() -> pd.DataFrame:
@@ -63,7 +66,8 @@ def validate(df: pd.DataFrame) -> pd.DataFrame:
     Raises ``DataFormatError`` naming every missing column and every column with bad
     values (missing where required, unknown phase or image type, booleans that are not
     booleans, confidence outside [0, 1], negative reaction times, a ``source`` that does
-    not say ``human:`` or ``simulated:``).
+    not say ``human:`` or ``simulated:``, trial numbers that are not positive integers, the
+    same trial (:data:`TRIAL_KEY`) twice).
     """
     if not isinstance(df, pd.DataFrame):
         raise DataFormatError(f"a trial table must be a pandas DataFrame, not {type(df).__name__}")
@@ -97,8 +101,15 @@ def validate(df: pd.DataFrame) -> pd.DataFrame:
     if bad_src:
         problems.append(f"source: {bad_src[:3]} do not start with 'human:' or 'simulated:'")
     trial = pd.to_numeric(df["trial"], errors="coerce")
-    if (trial.isna() & df["trial"].notna()).any() or (trial < 1).any():
+    if (trial.isna() & df["trial"].notna()).any() or (trial < 1).any() or (trial.dropna() % 1 != 0).any():
         problems.append("trial: values must be positive integers")
+    key = [c for c in TRIAL_KEY if c in df.columns]
+    twice = df[df.duplicated(subset=key, keep=False)]
+    if len(twice):
+        r = twice.iloc[0]
+        problems.append(f"trial: {len(twice)} rows repeat a trial (first: participant {r['participant']!r}, "
+                        f"{r['phase']} trial {r['trial']} of condition {r['condition']!r}); each "
+                        f"({', '.join(key)}) must occur once")
     if problems:
         raise DataFormatError("trial table has bad column(s): " + "; ".join(problems))
     return df
