@@ -100,3 +100,16 @@ def test_bank_features_match_a_forward_hook():
     handle.remove()
     feats, preds = _features_and_predictions(model, "conv", images)
     assert torch.equal(feats, torch.cat(seen)) and (preds == logits.argmax(1).numpy()).all()
+
+
+def test_training_paused_and_resumed_equals_one_run(tmp_path, monkeypatch):
+    p = dataclasses.replace(ng.plan("zoo"), image_size=32, train_images=48, epochs=2)
+    monkeypatch.setenv("XAIBOOK_CACHE", str(tmp_path / "one"))
+    whole = ng.classifier(p)
+    monkeypatch.setenv("XAIBOOK_CACHE", str(tmp_path / "two"))
+    assert ng.train_classifier(p, until_epoch=1).startswith("trained 1 of 2 epochs")
+    assert ng.train_classifier(p, until_epoch=2) == "the classifier is trained (2 epochs)"
+    resumed = ng.classifier(p)
+    a, b = whole.model.state_dict(), resumed.model.state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert ng.train_classifier(dataclasses.replace(p, source="imagenet"), 1).endswith("nothing to train")

@@ -17,7 +17,8 @@ The protocol (:class:`ImageSource`) is small on purpose:
 ``input_size``              the classifier's input side for a pretrained source, else None
 ``near_duplicate_distance`` neighbours closer than this (feature L2) are dropped, or None
 ``available()``             the source's data are present
-``classifier(...)``         a :class:`Classifier` (cached training where it is trained here)
+``classifier(...)``         a :class:`Classifier` (cached, resumable training where it is trained
+                            here; ``on_epoch(epoch, record)`` is called after each epoch)
 ``pool(clf, dataset, ...)`` a :class:`Pool`: the filtered images of one experiment with the
                             classifier's top-1 label and confidence, boxes (and masks)
 ``bank(clf, pool, ...)``    a :class:`Bank` of labelled images per class for nearest neighbours
@@ -148,7 +149,8 @@ class ImageSource(Protocol):
 
     def available(self) -> bool: ...
 
-    def classifier(self, *, arch: str, image_size: int, train_images: int, epochs: int, seed: int) -> Classifier: ...
+    def classifier(self, *, arch: str, image_size: int, train_images: int, epochs: int, seed: int,
+                   on_epoch: Any = None) -> Classifier: ...
 
     def pool(self, clf: Classifier, dataset: str, *, n: int | None, image_size: int, seed: int) -> Pool: ...
 
@@ -269,7 +271,8 @@ class ZooSource:
     def available(self) -> bool:
         return True
 
-    def classifier(self, *, arch: str, image_size: int, train_images: int, epochs: int, seed: int) -> Classifier:
+    def classifier(self, *, arch: str, image_size: int, train_images: int, epochs: int, seed: int,
+                   on_epoch: Any = None) -> Classifier:
         from ..models.train import train_cached
         from ..world import zoo
 
@@ -284,7 +287,7 @@ class ZooSource:
             f"{self.study}.zoo-classifier", params, lambda: zoo_resnet(depth, n_classes),
             lambda: zoo.zoo_dataset("train", n=train_images, size=image_size, seed=seed),
             val_fn=lambda: zoo.zoo_dataset("val", n=max(48, train_images // 10), size=image_size, seed=seed),
-            **train_kw)
+            on_epoch=on_epoch, **train_kw)
         name = (f"{arch.replace('resnet', 'ResNet-')} trained here ({train_images} images of {image_size} px, "
                 f"{epochs} epochs)")
         key = {"name": f"{self.study}.zoo-classifier", **params, **{k: v for k, v in train_kw.items() if k != "desc"}}
@@ -411,7 +414,7 @@ class ImageNetSource:
         return imagenet.default_root().is_dir()
 
     def classifier(self, *, arch: str = "resnet34", image_size: int = 224, train_images: int = 0, epochs: int = 0,
-                   seed: int = 0) -> Classifier:
+                   seed: int = 0, on_epoch: Any = None) -> Classifier:
         from ..models.pretrained import torchvision_classifier
         from . import imagenet
 

@@ -36,7 +36,7 @@ from .published import (
     compare_breakdowns, classifier_summary, bins_vs_paper, reweighted_published, ai_only_table, ai_only_best,
     correlations_vs_paper, coverage_sentence)
 from .pipeline import (
-    SOURCES, BIN_ORDER, ADVERSARIAL_BANDS, PGD_EPS, PGD_STEP, ORIGINAL_SIDE, GALLERY_PHOTOS, MAP_METHODS,
+    train_classifier, SOURCES, BIN_ORDER, ADVERSARIAL_BANDS, PGD_EPS, PGD_STEP, ORIGINAL_SIDE, GALLERY_PHOTOS, MAP_METHODS,
     timings, Plan, data_source, plan, classifier, image_pool, bin_distribution, select_natural,
     selection_summary, ai_only, Adversarial, adversarial_band, adversarial_set, adversarial_summary, TrialSet,
     trial_set, Classifier, Pool, ZOO_KNOBS, zoo_resnet)
@@ -57,6 +57,7 @@ from .cli import (
     SUMMARY_COLUMNS, summarize, format_summary, main)
 
 __all__ = [
+    "train_classifier",
     "explain_ep_part",
     "METHODS", "DATASETS", "EXPORTS_FOLDER", "HOW_TO_GET", "VALIDATION_THRESHOLD", "exports_dir", "load_human",
     "exports_status", "find_bad_user_lists", "validation_scores", "apply_exclusion", "user_accuracy",

@@ -188,6 +188,38 @@ def classifier(p: Plan) -> Classifier:
                                                    train_images=p.train_images, epochs=p.epochs, seed=p.seed)
 
 
+class _Pause(Exception):
+    """Stops a training run after an epoch (its checkpoint is written; the next call resumes)."""
+
+
+def train_classifier(p: Plan, until_epoch: int) -> str:
+    """Train the classifier of a source that trains one here up to ``until_epoch`` of ``p.epochs``
+    epochs, then pause: the per-epoch checkpoint stays in the cache and the next call (or
+    :func:`classifier`) resumes from it with the same result as one uninterrupted run. Lets a
+    chapter spread the training over several cells. Returns a note."""
+    src = sources.get(p.source, STUDY)
+    if src.pretrained:
+        return f"{p.source}: the classifier comes with its weights, nothing to train"
+
+    def pause(epoch: int, record: dict) -> None:
+        if until_epoch <= epoch < p.epochs:
+            raise _Pause(epoch, record)
+
+    def run() -> str:
+        try:
+            src.classifier(arch=p.arch, image_size=p.image_size, train_images=p.train_images, epochs=p.epochs,
+                           seed=p.seed, on_epoch=pause)
+        except _Pause as stop:
+            epoch, record = stop.args
+            return (f"trained {epoch} of {p.epochs} epochs (training accuracy {record['acc']:.3f}); "
+                    "the next call resumes from the checkpoint")
+        return f"the classifier is trained ({p.epochs} epochs)"
+
+    return runs.timed(STUDY, "1 classifier", {"source": p.source, "arch": p.arch, "size": p.image_size,
+                                              "n_train": p.train_images, "epochs": p.epochs, "seed": p.seed,
+                                              "until": until_epoch}, run)
+
+
 # --------------------------------------------------------------------------------------
 # 2. image pools, filtering, bins and trial sets (Sec. 2.4.3, A1, A7)
 
