@@ -11,6 +11,8 @@ This is the only module that reads environment variables:
 ``XAIBOOK_PROGRESS`` set to ``0`` to silence progress bars.
 ``XAIBOOK_LEDGER`` where chapters write their reproduction ledgers
                    (default ``_build/ledger/<scale>`` in the repository).
+``XAIBOOK_THREADS`` torch's intra-op threads (default: the CPUs this process may use minus the
+                   load already on them, at least 1; see :func:`configure_threads`).
 """
 from __future__ import annotations
 
@@ -51,9 +53,69 @@ def scale() -> Scale:
     return Scale(name)
 
 
+def available_cpus() -> int:
+    """CPUs this process may run on: its affinity mask, capped by a cgroup CPU quota."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cpus = min(cpus, max(1, int(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cpus)
+
+
+def threads() -> int:
+    """Torch threads for this process: ``XAIBOOK_THREADS``, else the available CPUs minus the
+    1-minute load average already on them (rounded), at least 1, at most the CPUs."""
+    env = os.environ.get("XAIBOOK_THREADS", "").strip()
+    if env:
+        try:
+            n = int(env)
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise ParameterError(f"XAIBOOK_THREADS={env!r} must be a positive integer (torch threads); unset it "
+                                 "to use the idle CPUs")
+        return n
+    cpus = available_cpus()
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        load = 0.0
+    return int(min(cpus, max(1, round(cpus - load))))
+
+
+_THREADS: int | None = None
+
+
+def configure_threads(force: bool = False) -> int:
+    """Set torch's intra-op threads to :func:`threads` (once per process unless ``force``).
+
+    Called by :func:`device`, i.e. where the book's torch work starts, so a loaded machine is
+    not oversubscribed. Returns the thread count.
+    """
+    global _THREADS
+    if _THREADS is None or force:
+        import torch
+
+        n = threads()
+        torch.set_num_threads(n)
+        _THREADS = n
+    return _THREADS
+
+
 def device() -> "Any":
-    """The torch device: ``XAIBOOK_DEVICE`` if set, else CUDA when available, else CPU."""
+    """The torch device: ``XAIBOOK_DEVICE`` if set, else CUDA when available, else CPU.
+
+    The first call also sets torch's thread count (:func:`configure_threads`).
+    """
     import torch
+
+    configure_threads()
 
     want = os.environ.get("XAIBOOK_DEVICE", "").strip()
     if want:

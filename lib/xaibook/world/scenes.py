@@ -748,11 +748,42 @@ def im_dataset(split: str = "train", mislabeled: bool = False, n: int | None = N
 # command line
 
 
+#: The file that marks a scenes data set folder.
+MARKERS = ("scenes.csv",)
+#: Rough memory per scene held by the command line (float image, maps, copies, tables) in
+#: units of pixels, plus a fixed part; and disk per scene (two PNGs, CSV rows). Estimates.
+_RAM_PER_PIXEL, _RAM_FIXED, _DISK_PER_PIXEL, _DISK_FIXED = 32, 4_000, 2, 1_000
+
+
+def write_folder(s: Scenes, out: Path | str, overwrite: bool = False) -> Path:
+    """Write ``{id}.png``, ``{id}_instances.png``, ``scenes.csv`` (with a ``classes`` column) and
+    ``objects.csv`` into ``out``, atomically (written beside ``out``, renamed when complete);
+    an existing data set is replaced only with ``overwrite``."""
+    from PIL import Image
+
+    from .writing import atomic_folder
+
+    names = [",".join(CLASSES[j] for j in np.flatnonzero(row)) for row in s.labels.numpy()]
+    with atomic_folder(out, MARKERS, overwrite) as tmp:
+        imgs = (s.images * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+        for i, rid in enumerate(s.scenes["id"]):
+            Image.fromarray(imgs[i]).save(tmp / f"{rid}.png")
+            Image.fromarray(s.instances[i].numpy()).save(tmp / f"{rid}_instances.png")
+        sc = s.scenes.copy()
+        sc["classes"] = names
+        sc.to_csv(tmp / "scenes.csv", index=False)
+        s.objects.to_csv(tmp / "objects.csv", index=False)
+    return Path(out)
+
+
 def _cli_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--n", type=int, default=32, help="number of scenes")
+    from . import writing
+
+    p.add_argument("--n", type=writing.count, default=32, help="number of scenes")
     p.add_argument("--out", type=Path, help="folder for {id}.png, {id}_instances.png, scenes.csv, objects.csv")
-    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same images)")
-    p.add_argument("--size", type=int, default=128, help="image height and width in pixels")
+    p.add_argument("--overwrite", action="store_true", help="replace a data set already in --out (atomically)")
+    p.add_argument("--seed", type=writing.seed, default=0, help="random seed (same seed, same images)")
+    p.add_argument("--size", type=writing.image_size, default=128, help="image height and width in pixels")
     p.add_argument("--task", choices=("voc", "im", "im-mislabeled"), default="voc",
                    help="multi-label scenes, or Im et al.'s bus/train task (baseline or mislabeled cars)")
     p.add_argument("--max-objects", type=int, default=3, help="objects per scene at most (voc task)")
@@ -761,24 +792,28 @@ def _cli_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _cli_run(a: argparse.Namespace) -> int:
-    from PIL import Image
+    from . import writing
 
     if a.out is None and a.sheet is None:
         raise ParameterError("give --out and/or --sheet: there is nothing to write")
+    # everything that can be checked is checked before sampling and rendering
+    device = writing.resolve_device(a.device)
+    if a.out is not None:
+        writing.check_out(a.out, MARKERS, a.overwrite)
+    if a.sheet is not None:
+        writing.check_file_out(a.sheet, "--sheet")
+    if not 1 <= a.max_objects <= 6:
+        raise ParameterError(f"--max-objects {a.max_objects} must be in 1..6")
+    pixels = a.size * a.size
+    writing.check_budget(a.n, a.size, ram_per_image=_RAM_PER_PIXEL * pixels + _RAM_FIXED,
+                         disk_per_image=_DISK_PER_PIXEL * pixels + _DISK_FIXED, out=a.out,
+                         working_ram=min(a.n, 128) * 4 * pixels * 250, working_arg="--size")
     params = (sample_scenes(a.n, a.seed, a.max_objects) if a.task == "voc"
               else im_task(a.n, a.seed, mislabeled=a.task == "im-mislabeled"))
-    s = render_scenes(params, size=a.size, device=a.device)
+    s = render_scenes(params, size=a.size, device=device)
     names = [",".join(CLASSES[j] for j in np.flatnonzero(row)) for row in s.labels.numpy()]
     if a.out is not None:
-        a.out.mkdir(parents=True, exist_ok=True)
-        imgs = (s.images * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
-        for i, rid in enumerate(s.scenes["id"]):
-            Image.fromarray(imgs[i]).save(a.out / f"{rid}.png")
-            Image.fromarray(s.instances[i].numpy()).save(a.out / f"{rid}_instances.png")
-        sc = s.scenes.copy()
-        sc["classes"] = names
-        sc.to_csv(a.out / "scenes.csv", index=False)
-        s.objects.to_csv(a.out / "objects.csv", index=False)
+        write_folder(s, a.out, overwrite=a.overwrite)
         print(f"wrote {len(s)} scenes to {a.out}")
     if a.sheet is not None:
         caps = [f"y={y} {c}" for y, c in zip(s.scenes["label"], names)] if "label" in s.scenes else names
@@ -797,6 +832,8 @@ def add_cli(sub: "argparse._SubParsersAction") -> Any:
 
 def main_scenes(argv: Iterable[str] | None = None) -> int:
     """``python -m xaibook.world scenes --n N --out DIR [--seed S] [--size 128] [--task voc|im|im-mislabeled]``."""
-    p = argparse.ArgumentParser(prog="python -m xaibook.world scenes", description="Render multi-object scenes.")
-    _cli_arguments(p)
-    return _cli_run(p.parse_args(list(argv) if argv is not None else None))
+    import sys
+
+    from .__main__ import main
+
+    return main(["scenes", *(list(argv) if argv is not None else sys.argv[1:])])

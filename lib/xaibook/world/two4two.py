@@ -494,63 +494,86 @@ def to_uint8(image: Tensor) -> np.ndarray:
     return (image.clamp(0, 1) * 255 + 0.5).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
 
 
+#: The file that marks a Two4Two data set folder.
+MARKERS = ("parameters.jsonl",)
+
+
 def write_dataset(params: Sequence[Two4TwoParams], out: str | Path, size: int = 128, supersample: int = 2,
-                  batch: int = 64, device: torch.device | str | None = None, progress: bool = True) -> Path:
+                  batch: int = 64, device: torch.device | str | None = None, progress: bool = True,
+                  overwrite: bool = False) -> Path:
     """Render scenes into ``out`` in the original layout; returns the folder.
 
     Writes ``parameters.jsonl`` (one record per scene, original field order), ``{id}.png``
-    (RGB) and ``{id}_mask.png`` (uint8 labels 0-8). Same parameters, same bytes.
+    (RGB) and ``{id}_mask.png`` (uint8 labels 0-8). Same parameters, same bytes. The folder
+    is written beside ``out`` and renamed into place when complete, so an interrupted run
+    leaves nothing (or the previous data set) behind; an existing data set is replaced only
+    with ``overwrite``.
     """
     from PIL import Image
 
     from ..progress import bar
+    from .writing import atomic_folder
 
     params = list(params)
     ids = [p.id for p in params]
+    if not params:
+        raise ParameterError("params is empty: nothing to write")
     if any(not i for i in ids):
         raise ParameterError("every scene needs a non-empty id to name its files")
     if len(set(ids)) != len(ids):
         raise ParameterError("scene ids must be unique within a data set")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    starts = range(0, len(params), batch)
-    for s in (bar(starts, desc="two4two render", total=len(starts)) if progress else starts):
-        chunk = params[s:s + batch]
-        r = render_params(chunk, size=size, supersample=supersample, device=device)
-        masks = r.labels.to(torch.uint8).cpu().numpy()
-        for i, p in enumerate(chunk):
-            Image.fromarray(to_uint8(r.image[i]), "RGB").save(out / f"{p.id}.png", optimize=False)
-            Image.fromarray(masks[i], "L").save(out / f"{p.id}_mask.png", optimize=False)
-    tmp = out / "parameters.jsonl.tmp"
-    with open(tmp, "w") as fh:
-        for p in params:
-            fh.write(json.dumps(p.to_record(size)) + "\n")
-    tmp.replace(out / "parameters.jsonl")
-    return out
+    for name, value, least in (("size", size, 8), ("supersample", supersample, 1), ("batch", batch, 1)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+            raise ParameterError(f"{name}={value!r} must be an int >= {least}")
+    with atomic_folder(out, MARKERS, overwrite) as tmp:
+        starts = range(0, len(params), batch)
+        for s in (bar(starts, desc="two4two render", total=len(starts)) if progress else starts):
+            chunk = params[s:s + batch]
+            r = render_params(chunk, size=size, supersample=supersample, device=device)
+            masks = r.labels.to(torch.uint8).cpu().numpy()
+            for i, p in enumerate(chunk):
+                Image.fromarray(to_uint8(r.image[i]), "RGB").save(tmp / f"{p.id}.png", optimize=False)
+                Image.fromarray(masks[i], "L").save(tmp / f"{p.id}_mask.png", optimize=False)
+        with open(tmp / "parameters.jsonl", "w") as fh:
+            for p in params:
+                fh.write(json.dumps(p.to_record(size)) + "\n")
+    return Path(out)
 
 
-def read_params(path: str | Path) -> list[Two4TwoParams]:
-    """Scenes of a ``parameters.jsonl`` file (or of the folder that holds one)."""
+def _read_records(path: str | Path) -> tuple[Path, list[tuple[Two4TwoParams, dict[str, Any]]]]:
+    """The ``parameters.jsonl`` file (of a folder or given directly) and its parsed records."""
     path = Path(path)
     if path.is_dir():
         path = path / "parameters.jsonl"
     if not path.is_file():
         raise DataNotFoundError(f"{path} does not exist; a Two4Two data set holds a parameters.jsonl "
                                 "(write one with: python -m xaibook.world two4two --n N --out DIR)")
-    params = []
-    with open(path) as fh:
-        for i, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataFormatError(f"{path}:{i} is not valid JSON ({e.msg})") from None
-            try:
-                params.append(Two4TwoParams.from_record(record))
-            except ParameterError as e:
-                raise DataFormatError(f"{path}:{i}: {e}") from None
-    return params
+    rows = []
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for i, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise DataFormatError(f"{path}:{i} is not valid JSON ({e.msg}); a parameters.jsonl holds "
+                                          "one JSON object per line") from None
+                try:
+                    rows.append((Two4TwoParams.from_record(record), record))
+                except (ParameterError, DataFormatError, TypeError) as e:
+                    raise DataFormatError(f"{path}:{i}: {e}") from None
+    except UnicodeDecodeError:
+        raise DataFormatError(f"{path} is not a text file (not UTF-8); a parameters.jsonl holds one JSON "
+                              "object per line") from None
+    if not rows:
+        raise DataFormatError(f"{path} holds no scenes; a parameters.jsonl holds one JSON object per line")
+    return path, rows
+
+
+def read_params(path: str | Path) -> list[Two4TwoParams]:
+    """Scenes of a ``parameters.jsonl`` file (or of the folder that holds one)."""
+    return [p for p, _ in _read_records(path)[1]]
 
 
 read_dataset = read_params
@@ -562,31 +585,63 @@ class Two4TwoDataset(torch.utils.data.Dataset):
     Items are ``(image, target)``: ``image`` ``[3,H,W]`` float in [0, 1], ``target`` the recorded
     class (0 Peeky, 1 Stretchy). With ``masks=True`` items are ``(image, target, mask)``.
     ``factors()`` gives the ``[N, len(FACTORS)]`` factor table for regression targets.
+    Every image (and mask) must exist and have the ``resolution`` recorded in
+    ``parameters.jsonl``; a missing, unreadable or wrongly sized file is an error naming it.
     """
 
     def __init__(self, root: str | Path, masks: bool = False, transform=None):
         self.root = Path(root)
-        self.params = read_params(self.root)
+        path, rows = _read_records(self.root)
+        self.params = [p for p, _ in rows]
         self.masks = masks
         self.transform = transform
-        missing = [p.id for p in self.params[:50] if not (self.root / f"{p.id}.png").is_file()]
-        if missing:
-            raise DataFormatError(f"{self.root} lists {missing[0]!r} in parameters.jsonl but has no {missing[0]}.png")
+        sizes = {tuple(r["resolution"]) for _, r in rows if isinstance(r.get("resolution"), list)}
+        if len(sizes) > 1:
+            raise DataFormatError(f"{path} mixes resolutions {sorted(sizes)}; a data set has one image size "
+                                  "(re-render it into a new folder)")
+        self.resolution: tuple[int, int] | None = sizes.pop() if sizes else None
+        suffixes = ("", "_mask") if masks else ("",)
+        for p in self.params:
+            for suffix in suffixes:
+                if not (self.root / f"{p.id}{suffix}.png").is_file():
+                    raise DataNotFoundError(f"{self.root} lists {p.id!r} in parameters.jsonl but has no "
+                                            f"{p.id}{suffix}.png; re-render the data set")
+        if self.params:
+            self._open(f"{self.params[0].id}.png", "RGB")
+
+    def _open(self, name: str, mode: str) -> np.ndarray:
+        """Pixels of ``name`` in ``mode``, checked against the recorded resolution."""
+        from PIL import Image, UnidentifiedImageError
+
+        file = self.root / name
+        try:
+            with Image.open(file) as im:
+                im.load()
+                arr = np.asarray(im.convert(mode))
+        except FileNotFoundError:
+            raise DataNotFoundError(f"{file} is missing; re-render the data set") from None
+        except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as e:
+            raise DataFormatError(f"{file} is not a readable PNG ({e}); re-render the data set") from None
+        if self.resolution is None:
+            self.resolution = (arr.shape[1], arr.shape[0])
+        if (arr.shape[1], arr.shape[0]) != tuple(self.resolution):
+            raise DataFormatError(f"{file} is {arr.shape[1]}x{arr.shape[0]} px but parameters.jsonl records "
+                                  f"{self.resolution[0]}x{self.resolution[1]}; the folder mixes two renders, "
+                                  "re-render it into a new folder")
+        return arr
 
     def __len__(self) -> int:
         return len(self.params)
 
     def __getitem__(self, i: int):
-        from PIL import Image
-
         p = self.params[i]
-        img = np.asarray(Image.open(self.root / f"{p.id}.png").convert("RGB"))
+        img = self._open(f"{p.id}.png", "RGB")
         image = torch.from_numpy(img.copy()).permute(2, 0, 1).float() / 255
         if self.transform is not None:
             image = self.transform(image)
         if not self.masks:
             return image, p.target
-        mask = torch.from_numpy(np.asarray(Image.open(self.root / f"{p.id}_mask.png")).astype(np.int64))
+        mask = torch.from_numpy(self._open(f"{p.id}_mask.png", "L").astype(np.int64))
         return image, p.target, mask
 
     def targets(self) -> Tensor:

@@ -1028,18 +1028,30 @@ def contact_sheet(images: torch.Tensor, captions: Sequence[str] | None = None, n
     return sheet
 
 
-def write_folder(z: ZooImages, out: Path | str) -> Path:
-    """Write ``{id}.png``, ``{id}_mask.png`` (instance ids) and ``records.csv`` into ``out``."""
+#: The file that marks a zoo data set folder.
+MARKERS = ("records.csv",)
+#: Rough memory per image held by the command line (float image, masks, copies, record) in
+#: units of pixels, plus a fixed part; and disk per image (two PNGs, a CSV row). Estimates.
+_RAM_PER_PIXEL, _RAM_FIXED, _DISK_PER_PIXEL, _DISK_FIXED = 32, 4_000, 2, 1_000
+
+
+def write_folder(z: ZooImages, out: Path | str, overwrite: bool = False) -> Path:
+    """Write ``{id}.png``, ``{id}_mask.png`` (instance ids) and ``records.csv`` into ``out``.
+
+    The folder is written beside ``out`` and renamed into place when complete; an existing
+    data set is replaced only with ``overwrite``.
+    """
     from PIL import Image
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    imgs = (z.images.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
-    for i, rid in enumerate(z.records["id"]):
-        Image.fromarray(imgs[i]).save(out / f"{rid}.png")
-        Image.fromarray(z.masks[i].numpy()).save(out / f"{rid}_mask.png")
-    z.records.to_csv(out / "records.csv", index=False)
-    return out
+    from .writing import atomic_folder
+
+    with atomic_folder(out, MARKERS, overwrite) as tmp:
+        imgs = (z.images.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+        for i, rid in enumerate(z.records["id"]):
+            Image.fromarray(imgs[i]).save(tmp / f"{rid}.png")
+            Image.fromarray(z.masks[i].numpy()).save(tmp / f"{rid}_mask.png")
+        z.records.to_csv(tmp / "records.csv", index=False)
+    return Path(out)
 
 
 _KNOB_FLAGS = ("context_rate", "second_rate", "occlude_rate", "crop_rate", "lookalike_rate", "label_noise")
@@ -1048,10 +1060,13 @@ _FLAG_CATEGORY = {"context_rate": "C4", "second_rate": "C2", "occlude_rate": "C1
 
 
 def _cli_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--n", type=int, default=64, help="number of images")
+    from . import writing
+
+    p.add_argument("--n", type=writing.count, default=64, help="number of images")
     p.add_argument("--out", type=Path, help="folder for {id}.png, {id}_mask.png (instance ids) and records.csv")
-    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same images)")
-    p.add_argument("--size", type=int, default=128, help="image height and width in pixels")
+    p.add_argument("--overwrite", action="store_true", help="replace a data set already in --out (atomically)")
+    p.add_argument("--seed", type=writing.seed, default=0, help="random seed (same seed, same images)")
+    p.add_argument("--size", type=writing.image_size, default=128, help="image height and width in pixels")
     p.add_argument("--species", default=None, help="a family name, or comma-separated species names/indices")
     p.add_argument("--sheet", type=Path, help="also write a captioned contact sheet PNG here")
     p.add_argument("--device", default=None, help="torch device (default: CUDA when present, else CPU)")
@@ -1060,15 +1075,30 @@ def _cli_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _cli_run(a: argparse.Namespace) -> int:
+    from . import writing
+
     if a.out is None and a.sheet is None:
         raise ParameterError("give --out and/or --sheet: there is nothing to write")
+    # everything that can be checked is checked before sampling and rendering
+    device = writing.resolve_device(a.device)
+    if a.out is not None:
+        writing.check_out(a.out, MARKERS, a.overwrite)
+    if a.sheet is not None:
+        writing.check_file_out(a.sheet, "--sheet")
+    for f in _KNOB_FLAGS:
+        if not 0.0 <= getattr(a, f) <= 1.0:
+            raise ParameterError(f"--{f.replace('_', '-')} {getattr(a, f)} must be a rate in [0, 1]")
+    pixels = a.size * a.size
+    writing.check_budget(a.n, a.size, ram_per_image=_RAM_PER_PIXEL * pixels + _RAM_FIXED,
+                         disk_per_image=_DISK_PER_PIXEL * pixels + _DISK_FIXED, out=a.out,
+                         working_ram=min(a.n, 128) * 4 * pixels * 250, working_arg="--size")
     species: Any = a.species
     if species is not None and species not in FAMILIES:
         species = [int(s) if s.strip().isdigit() else s.strip() for s in species.split(",")]
     knobs = {f: getattr(a, f) for f in _KNOB_FLAGS}
-    z = render_zoo(sample_zoo(a.n, a.seed, species, knobs), size=a.size, device=a.device)
+    z = render_zoo(sample_zoo(a.n, a.seed, species, knobs), size=a.size, device=device)
     if a.out is not None:
-        write_folder(z, a.out)
+        write_folder(z, a.out, overwrite=a.overwrite)
         print(f"wrote {len(z)} images to {a.out}")
     if a.sheet is not None:
         names = SPECIES.name.to_numpy()
@@ -1088,6 +1118,8 @@ def add_cli(sub: "argparse._SubParsersAction") -> "Any":
 
 def main_zoo(argv: Iterable[str] | None = None) -> int:
     """``python -m xaibook.world zoo --n N --out DIR [--seed S] [--size 128] [--species hounds] [knobs]``."""
-    p = argparse.ArgumentParser(prog="python -m xaibook.world zoo", description="Render zoo images with records.")
-    _cli_arguments(p)
-    return _cli_run(p.parse_args(list(argv) if argv is not None else None))
+    import sys
+
+    from .__main__ import main
+
+    return main(["zoo", *(list(argv) if argv is not None else sys.argv[1:])])
