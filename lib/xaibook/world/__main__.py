@@ -57,7 +57,8 @@ def _two4two_parser(sub: argparse._SubParsersAction) -> Handler:
         n = len(params) if params is not None else args.n
         size, ss = args.size, args.supersample
         writing.check_budget(n, size, ram_per_image=T42_BYTES_PER_SCENE, disk_per_image=size * size + 1_000,
-                             out=args.out, working_ram=min(n, args.batch) * (size * ss) ** 2 * RENDER_BYTES_PER_RAY)
+                             out=args.out, working_ram=min(n, args.batch) * (size * ss) ** 2 * RENDER_BYTES_PER_RAY,
+                             working_arg="--batch (or --supersample)")
         if params is None:
             params = two4two.sample(n, sampler=args.sampler, seed=args.seed, distributions=args.distributions)
         start = time.perf_counter()

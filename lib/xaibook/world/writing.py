@@ -6,7 +6,8 @@ types), the torch device (:func:`resolve_device`), that ``n`` images fit the mem
 this machine has free (:func:`check_budget`), and that the output folder can be written and
 holds no data set unless told to overwrite (:func:`check_out`). :func:`atomic_folder` writes
 into a hidden temporary sibling and renames it into place at the end, so an interrupted run
-leaves the previous folder (or nothing) behind, never a mix of two runs.
+leaves the previous folder (or nothing) behind, never a mix of two runs. (A run killed with
+SIGKILL can leave a hidden ``.NAME.partial-*`` sibling; delete it by hand.)
 """
 from __future__ import annotations
 
