@@ -68,9 +68,32 @@ def available_cpus() -> int:
     return max(1, cpus)
 
 
+def busy_cpus(samples: int = 10, interval: float = 0.02) -> int:
+    """How many CPUs other processes keep busy right now.
+
+    Read from the kernel's count of runnable tasks (``/proc/loadavg``, fourth field), less this
+    process, at its minimum over ``samples`` readings ``interval`` seconds apart: a process
+    that computes is always runnable, a short-lived one is not counted. Unlike the load
+    average this does not lag (a chapter that just finished does not count against the next).
+    0 where ``/proc`` is not available.
+    """
+    import time
+
+    counts = []
+    for i in range(max(1, samples)):
+        try:
+            running = int(Path("/proc/loadavg").read_text().split()[3].split("/")[0])
+        except (OSError, ValueError, IndexError):
+            return 0
+        counts.append(running - 1)  # the reading thread itself is running
+        if i + 1 < samples:
+            time.sleep(interval)
+    return max(0, min(counts))
+
+
 def threads() -> int:
-    """Torch threads for this process: ``XAIBOOK_THREADS``, else the available CPUs minus the
-    1-minute load average already on them (rounded), at least 1, at most the CPUs."""
+    """Torch threads for this process: ``XAIBOOK_THREADS``, else the available CPUs less those
+    other processes keep busy (:func:`busy_cpus`), at least 1."""
     env = os.environ.get("XAIBOOK_THREADS", "").strip()
     if env:
         try:
@@ -82,11 +105,7 @@ def threads() -> int:
                                  "to use the idle CPUs")
         return n
     cpus = available_cpus()
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):
-        load = 0.0
-    return int(min(cpus, max(1, round(cpus - load))))
+    return int(min(cpus, max(1, cpus - busy_cpus())))
 
 
 _THREADS: int | None = None
