@@ -80,3 +80,13 @@ def test_oracle_without_model_keeps_the_images_dtype():
     assert maps.dtype == torch.float64
     with pytest.raises(ParameterError, match="images"):
         explain.oracle(None, IMAGES[:, :, :0], TARGETS, masks=masks[:, :, :0])
+
+
+@pytest.mark.parametrize("step, sigma", [(4, 6), (7, 3)])
+def test_extremal_mask_grid_smaller_than_the_image_names_step_and_sigma(step, sigma):
+    """These settings used to crash with a raw RuntimeError (a tensor size mismatch) on 16-px images."""
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.AdaptiveAvgPool2d(1),
+                                torch.nn.Flatten(), torch.nn.Linear(4, 5))
+    with pytest.raises(ParameterError, match=rf"step={step} and sigma={sigma}.*need"):
+        explain.extremal_perturbation(model, torch.rand(1, 3, 16, 16), torch.tensor([1]), areas=[0.1],
+                                      max_iter=1, step=step, sigma=sigma)

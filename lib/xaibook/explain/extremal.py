@@ -271,6 +271,13 @@ class SmoothMaskUpsampler:
         self.shape_cells = tuple(s + 2 * self.pad - taps + 1 for s in self.shape_in)
         self.shape_out = tuple(step * s - step + 1 for s in self.shape_cells)
         self.numel_out = self.shape_out[0] * self.shape_out[1]
+        need = tuple(round(self.margin) + s for s in self.shape)
+        if self.shape_out[0] < need[0] or self.shape_out[1] < need[1]:
+            raise ParameterError(
+                f"step={step} and sigma={sigma:g} give a mask grid of {self.shape_out[0]}x{self.shape_out[1]} px, "
+                f"but the {self.shape[0]}x{self.shape[1]} px image and its {round(self.margin)}-px margin need "
+                f"{need[0]}x{need[1]}; "
+                f"use sigma = 3 * step (TorchRay's 7 and 21) or a smaller step")
         # Distance from offset o in a cell to the centre of the tap k (same along y and x).
         offset = torch.arange(step, dtype=torch.float64)
         tap = torch.arange(taps, dtype=torch.float64)
