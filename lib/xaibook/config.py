@@ -11,8 +11,8 @@ This is the only module that reads environment variables:
 ``XAIBOOK_PROGRESS`` set to ``0`` to silence progress bars.
 ``XAIBOOK_LEDGER`` where chapters write their reproduction ledgers
                    (default ``_build/ledger/<scale>`` in the repository).
-``XAIBOOK_THREADS`` torch's intra-op threads (default: the CPUs this process may use minus the
-                   load already on them, at least 1; see :func:`configure_threads`).
+``XAIBOOK_THREADS`` torch's intra-op threads (default: the CPUs this process may use, whatever
+                   the load, so that results do not depend on it; see :func:`threads`).
 """
 from __future__ import annotations
 
@@ -68,32 +68,15 @@ def available_cpus() -> int:
     return max(1, cpus)
 
 
-def busy_cpus(samples: int = 10, interval: float = 0.02) -> int:
-    """How many CPUs other processes keep busy right now.
-
-    Read from the kernel's count of runnable tasks (``/proc/loadavg``, fourth field), less this
-    process, at its minimum over ``samples`` readings ``interval`` seconds apart: a process
-    that computes is always runnable, a short-lived one is not counted. Unlike the load
-    average this does not lag (a chapter that just finished does not count against the next).
-    0 where ``/proc`` is not available.
-    """
-    import time
-
-    counts = []
-    for i in range(max(1, samples)):
-        try:
-            running = int(Path("/proc/loadavg").read_text().split()[3].split("/")[0])
-        except (OSError, ValueError, IndexError):
-            return 0
-        counts.append(running - 1)  # the reading thread itself is running
-        if i + 1 < samples:
-            time.sleep(interval)
-    return max(0, min(counts))
-
-
 def threads() -> int:
-    """Torch threads for this process: ``XAIBOOK_THREADS``, else the available CPUs less those
-    other processes keep busy (:func:`busy_cpus`), at least 1."""
+    """Torch threads for this process: ``XAIBOOK_THREADS``, else the CPUs available to it.
+
+    Deliberately not lowered when other processes keep CPUs busy: torch's CPU reductions
+    split their sums by thread, so a thread count that followed the machine's load would make
+    the book's numbers depend on what else ran during the build (measured: a one-thread smoke
+    run of chapter 5 differed from a two-thread run in 31 ledger claims). On a busy machine the
+    extra thread shares a core and costs time, not results; set ``XAIBOOK_THREADS`` to choose.
+    """
     env = os.environ.get("XAIBOOK_THREADS", "").strip()
     if env:
         try:
@@ -102,10 +85,9 @@ def threads() -> int:
             n = 0
         if n < 1:
             raise ParameterError(f"XAIBOOK_THREADS={env!r} must be a positive integer (torch threads); unset it "
-                                 "to use the idle CPUs")
+                                 "to use every available CPU")
         return n
-    cpus = available_cpus()
-    return int(min(cpus, max(1, cpus - busy_cpus())))
+    return available_cpus()
 
 
 _THREADS: int | None = None
