@@ -134,6 +134,8 @@ def test_cli_reports_incomplete_participant(tmp_path):
     res = run_cli(str(path))
     assert res.returncode == 0, res.stderr
     assert "left (4 of 30" in res.stderr and NAME in res.stderr
+    lines = [l for l in res.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and lines[0].startswith("warning: "), res.stderr  # one line, not Python's two
 
 
 def test_complete_participants_give_no_warning(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -67,9 +68,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="only lay users or only experts (needed when both took the same dataset and method)")
     args = parser.parse_args(argv)
     try:
-        table = summarize(args.paths, population=args.population)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", gorilla.IncompleteParticipantWarning)
+            table = summarize(args.paths, population=args.population)
     except XaibookError as err:
         print("error: " + " ".join(str(err).split()), file=sys.stderr)
         return 2
+    for w in caught:
+        if issubclass(w.category, gorilla.IncompleteParticipantWarning):
+            print("warning: " + " ".join(str(w.message).split()), file=sys.stderr)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     sys.stdout.write(format_summary(table))
     return 0
