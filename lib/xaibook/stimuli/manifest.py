@@ -54,6 +54,10 @@ GENERIC_COLUMNS: dict[str, str] = {
     "options": "the answer options as a JSON list, in the order shown, e.g. [\"Yes\", \"No\"]",
     "answer": "the correct option (one of options), or empty when the screen has no right answer",
 }
+#: The manifest format's version: part of the cache key of every exported stimulus set, so a
+#: set cached in an older format is written again rather than refused by :func:`load_manifest`
+#: (version 1 was Nguyen et al.'s own manifest, before the generic one).
+FORMAT_VERSION = 2
 #: The phases a screen can belong to.
 PHASES = ("training", "validation", "test")
 #: Columns holding file paths (relative to the manifest, '/'-separated).

@@ -282,6 +282,7 @@ def export_stimuli(sets: Mapping[str, tuple[TrialSet, Explanations]], out: Path 
 
     from ...cache import cached
     from ...stimuli import write_stimulus_set
+    from ...stimuli.manifest import FORMAT_VERSION
 
     table = pd.concat([t.table for t, _ in sets.values()], ignore_index=True)
     images = torch.cat([t.images for t, _ in sets.values()])
@@ -296,7 +297,7 @@ def export_stimuli(sets: Mapping[str, tuple[TrialSet, Explanations]], out: Path 
     if out is not None:
         write(Path(out))
         return Path(out) / "manifest.csv"
-    key = {"table": digest(table.astype(str).to_numpy()), "images": digest(images),
+    key = {"format": FORMAT_VERSION, "table": digest(table.astype(str).to_numpy()), "images": digest(images),
            "maps": [digest(maps[m]) for m in MAP_METHODS], "size": display_size, "conditions": list(conditions),
            "neighbours": digest(np.asarray([",".join(x) for _, e in sets.values() for x in e.neighbour_ids],
                                             dtype=object))}
