@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from ..errors import ParameterError
+from ..models.inference import model_device
 
 
 def check_batch(model: nn.Module, images: torch.Tensor, targets: torch.Tensor | None,
@@ -42,7 +43,7 @@ def check_batch(model: nn.Module, images: torch.Tensor, targets: torch.Tensor | 
     if not torch.isfinite(images).all():
         bad = int((~torch.isfinite(images)).flatten(1).any(1).sum())
         raise ParameterError(f"images contains NaN or infinite values (in {bad} of {images.shape[0]} images)")
-    device, dtype = _model_device(model), _model_dtype(model)
+    device, dtype = model_device(model), _model_dtype(model)
     images = images.to(device=device, dtype=dtype if dtype is not None else images.dtype)
     if not torch.isfinite(images).all():
         raise ParameterError(f"images overflow the model's dtype {dtype}; they must be in [0,1]")
@@ -80,9 +81,3 @@ def _model_dtype(model: nn.Module) -> torch.dtype | None:
     return None
 
 
-def _model_device(model: nn.Module) -> torch.device:
-    for p in model.parameters():
-        return p.device
-    for b in model.buffers():
-        return b.device
-    return torch.device("cpu")
