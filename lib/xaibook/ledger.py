@@ -206,6 +206,7 @@ def counts(df: pd.DataFrame) -> pd.DataFrame:
     out = out[list(STATUSES)]
     out["total"] = out.sum(axis=1)
     order = [s for s in STUDIES if s in out.index]
+    out.columns.name = None
     return out.loc[order].reset_index()
 
 
