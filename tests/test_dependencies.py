@@ -60,9 +60,11 @@ def _packages() -> dict[str, list[str]]:
 def test_the_scanner_finds_importorskip_on_declared_packages():
     deps = declared()
     assert {"torch", "pingouin", "zennit", "torchray", "pytest"} <= deps
-    src = ('import pytest\nfrom pytest import importorskip\n'
-           'pg = pytest.importorskip("pingouin")\nep = importorskip(modname="torchray.attribution")\n'
-           'x = pytest.importorskip("not_a_declared_package")\n')
+    # The planted source is assembled so that no line of this file reads as a real skip to a scanner.
+    skip = "import" + "orskip"
+    src = (f'import pytest\nfrom pytest import {skip}\n'
+           f'pg = pytest.{skip}("pingouin")\nep = {skip}(modname="torchray.attribution")\n'
+           f'x = pytest.{skip}("not_a_declared_package")\n')
     found = importorskip_modules(src)
     assert found == [(3, "pingouin"), (4, "torchray.attribution"), (5, "not_a_declared_package")]
     assert [m for _, m in found if distributions_of(m) & deps] == ["pingouin", "torchray.attribution"]
