@@ -218,7 +218,8 @@ def _sweep(folder: Path, min_age_s: float) -> int:
     return removed
 
 
-def _atomic_bytes(target: Path, data: bytes) -> None:
+def atomic_write(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` through a temporary file renamed into place (never half-written)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".tmp-{os.getpid()}-")
     try:
@@ -309,7 +310,7 @@ class Cache:
     def _write_marker(self) -> None:
         info = {"xaibook_cache": FORMAT, "created": time.time(),
                 "about": "an xaibook artifact cache; `python -m xaibook.cache list` shows its entries"}
-        _atomic_bytes(self.root / MARKER, json.dumps(info, indent=1).encode())
+        atomic_write(self.root / MARKER, json.dumps(info, indent=1).encode())
 
     def _recognise(self, create: bool) -> bool:
         """Whether ``root`` is a cache (False: missing or empty); raise CacheError for any other folder.
@@ -375,7 +376,7 @@ class Cache:
                 return  # another process wrote this entry first; it writes its own meta
         else:
             os.replace(tmp, target)
-        _atomic_bytes(meta_path, json.dumps(meta, indent=1).encode())
+        atomic_write(meta_path, json.dumps(meta, indent=1).encode())
 
     def load(self, name: str, params: dict, fmt: str = "pt") -> Any:
         """The entry's value (for ``fmt="dir"`` its folder), after checking it against its sha256.
@@ -416,7 +417,7 @@ class Cache:
             raise CacheError(f"cache entry {target} is unreadable ({type(exc).__name__}: {exc}); {todo}") from exc
         if meta.get("sha256") is None:  # an entry made before sha256s: it loaded, so record its digest now
             try:
-                _atomic_bytes(meta_path, json.dumps({**meta, "format": fmt, "sha256": sha}, indent=1).encode())
+                atomic_write(meta_path, json.dumps({**meta, "format": fmt, "sha256": sha}, indent=1).encode())
             except OSError:
                 pass
         return value

@@ -27,8 +27,6 @@ Recording the same claim again (a re-run cell) replaces it.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -149,16 +147,10 @@ def frame(items: list[Claim]) -> pd.DataFrame:
 def write(study: str, folder: Path | str | None = None) -> Path:
     """Write the study's recorded claims to ``<folder>/<study>.csv`` atomically and return the path."""
     folder = Path(folder) if folder is not None else config.ledger_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    from .cache import atomic_write
+
     target = folder / f"{study}.csv"
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".csv")
-    os.close(fd)
-    try:
-        frame(claims(study)).to_csv(tmp, index=False)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(target, frame(claims(study)).to_csv(index=False).encode())
     return target
 
 

@@ -33,7 +33,7 @@ from typing import Mapping
 
 import pandas as pd
 
-from ..cache import _atomic_bytes
+from ..cache import atomic_write
 from ..errors import DataFormatError, DataNotFoundError, ParameterError
 
 #: The generic manifest's columns, in order, and what each holds (also written to README.txt).
@@ -217,8 +217,8 @@ def write_manifest(rows: pd.DataFrame, out: Path | str, *, extra_columns: Mappin
     extras = [c for c in frame.columns if c not in GENERIC_COLUMNS]
     frame = frame[list(GENERIC_COLUMNS) + extras]
     path = out / name
-    _atomic_bytes(path, frame.to_csv(index=False).encode())
-    _atomic_bytes(out / "README.txt", readme(extra_columns, extras, name).encode())
+    atomic_write(path, frame.to_csv(index=False).encode())
+    atomic_write(out / "README.txt", readme(extra_columns, extras, name).encode())
     return path
 
 
