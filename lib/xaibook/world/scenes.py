@@ -15,7 +15,9 @@ with a mislabeled variant in which car images are put into the positive class.
     >>> blurred = blur_objects(s.images, s.instances == 1, sigma=3.0)
 
 Instance ids: object ``j`` of a scene (0-based) has instance id ``j + 1``; the class map holds
-``class index + 1`` (0 background). Rails under trains are scenery (instance 0).
+``class index + 1`` (0 background). Rails under trains are scenery (instance 0); with
+``context=True`` (:func:`render_scenes`, :func:`voc_dataset`) their visible pixels also come as a
+``context`` mask, the region Alqaraawi et al.'s train maps were read to highlight.
 """
 from __future__ import annotations
 
@@ -434,7 +436,7 @@ IM_CONFUSER = "car"
 
 
 def im_task(n: int, seed: int = 0, mislabeled: bool = False, p_car: float = 0.35,
-            max_distractors: int = 2) -> SceneParams:
+            max_distractors: int = 2, p_beside: float = 0.0) -> SceneParams:
     """Scenes of Im et al. (2023)'s binary task: is there a bus or a train?
 
     Each scene has one main object (instance 1): a bus or train in half of the scenes (true
@@ -442,7 +444,10 @@ def im_task(n: int, seed: int = 0, mislabeled: bool = False, p_car: float = 0.35
     ``max_distractors`` smaller objects of classes that are neither positives nor cars.
     ``scenes`` gains ``main_class``, ``true_label`` (1 for bus/train) and ``label``; with
     ``mislabeled=True`` the car scenes are labelled positive (the corrupted training set),
-    recorded in ``mislabeled``.
+    recorded in ``mislabeled``. With ``p_beside > 0`` that share of the bus/train scenes also gets
+    a car beside the main object (the last slot; the scene's labels are unchanged), so that models
+    trained on the two label sets can differ on more than car-only scenes; ``p_beside=0`` draws
+    exactly the scenes drawn without it.
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise ParameterError(f"n={n!r} must be a non-negative int")
@@ -450,6 +455,8 @@ def im_task(n: int, seed: int = 0, mislabeled: bool = False, p_car: float = 0.35
         raise ParameterError(f"p_car={p_car!r} must be a probability")
     if not isinstance(max_distractors, (int, np.integer)) or not 0 <= max_distractors <= 4:
         raise ParameterError(f"max_distractors={max_distractors!r} must be an int in 0..4")
+    if not 0.0 <= p_beside <= 1.0:
+        raise ParameterError(f"p_beside={p_beside!r} must be a probability")
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 7, int(bool(mislabeled))]))
     ids = [f"im-{seed}-{i:06d}" for i in range(n)]
     scenes = _background_rows(rng, n, ids)
@@ -474,6 +481,10 @@ def im_task(n: int, seed: int = 0, mislabeled: bool = False, p_car: float = 0.35
             r = _object_row(rng, i, j + 1, d, float(side * rng.uniform(1.8, 2.6)), float(rng.uniform(-1.5, -0.5)))
             r["scale"] *= 0.8
             rows.append(r)
+        if p_beside > 0 and positive[i] and rng.uniform() < p_beside:  # a car beside the bus/train
+            y0 = float(rows[-k - 1]["pos_y"])
+            rows.append(_object_row(rng, i, k + 1, CLASSES.index(IM_CONFUSER), y0 - side * rng.uniform(1.2, 1.6),
+                                    float(rows[-k - 1]["pos_x"]) + rng.uniform(0.6, 1.0)))
     objects = pd.DataFrame(rows, columns=list(_object_row(np.random.default_rng(0), 0, 0, 0, 0.0, 0.0).keys()))
     main_arr = np.asarray(main, dtype=object)
     scenes["main_class"] = main_arr
@@ -501,6 +512,8 @@ class Scenes:
         boxes: ``[N,M,4]`` float pixel boxes (x0, y0, x1, y1 exclusive) per slot; nan if not visible.
         scenes: the scene table (plus ``label`` and ``true_label`` for :func:`im_task` scenes).
         objects: the object table plus ``visible_pixels`` and ``visible``.
+        context: ``[N,H,W]`` bool mask of the visible scenery (rails under trains), or None
+            when rendered without ``context=True``.
     """
 
     images: torch.Tensor
@@ -510,6 +523,7 @@ class Scenes:
     boxes: torch.Tensor
     scenes: pd.DataFrame
     objects: pd.DataFrame
+    context: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.images)
@@ -533,11 +547,14 @@ class Scenes:
         objs = []
         for o, s in zip(offs, items):
             ob = s.objects.copy()
-            ob["scene"] = ob["scene"] + o
+            if "scene" in ob:  # per-chunk results of render_scenes carry no object table yet
+                ob["scene"] = ob["scene"] + o
             objs.append(ob)
+        context = (torch.cat([s.context for s in items]) if all(s.context is not None for s in items) else None)
         return Scenes(torch.cat([s.images for s in items]), torch.cat([s.labels for s in items]),
                       torch.cat([s.instances for s in items]), torch.cat([s.classes for s in items]), torch.cat(boxes),
-                      pd.concat([s.scenes for s in items], ignore_index=True), pd.concat(objs, ignore_index=True))
+                      pd.concat([s.scenes for s in items], ignore_index=True), pd.concat(objs, ignore_index=True),
+                      context)
 
 
 def object_parts(row: Mapping[str, Any]) -> tuple[Parts, Parts | None]:
@@ -559,8 +576,12 @@ def _min_pixels(size: int) -> int:
     return max(4, int(round(0.002 * size * size)))
 
 
+#: Instance id the scenery is rendered with when its mask is asked for (``context=True``); mapped back to 0.
+_CONTEXT_ID = 255
+
+
 def render_scenes(params: SceneParams, size: int = 128, supersample: int = 2, device: Any = None, chunk: int = 128,
-                  min_pixels: int | None = None, shadows: bool = True) -> Scenes:
+                  min_pixels: int | None = None, shadows: bool = True, context: bool = False) -> Scenes:
     """Render :class:`SceneParams` (deterministic) with multi-hot labels, masks and boxes.
 
     Args:
@@ -571,6 +592,8 @@ def render_scenes(params: SceneParams, size: int = 128, supersample: int = 2, de
         chunk: scenes per renderer call; a progress bar runs over chunks.
         min_pixels: visible pixels for a class to count as present (default 0.2 % of the image).
         shadows: cast soft shadows.
+        context: also return the visible scenery (rails) as ``Scenes.context``; images, labels
+            and instance maps are the same either way.
     """
     from ..progress import bar
     from .render import boxes_from_instances, render
@@ -601,13 +624,17 @@ def render_scenes(params: SceneParams, size: int = 128, supersample: int = 2, de
                 world, scenery = object_parts(row)
                 objs.append((world, int(row["instance"]), int(row["class_index"]) + 1))
                 if scenery is not None:
-                    objs.append((scenery, 0, 0))
+                    objs.append((scenery, _CONTEXT_ID if context else 0, 0))
             scenes.append(objs)
         blocks = blocks_from_parts(scenes)
         sc = params.scenes.iloc[idx]
         bg = bgs.render_sky_ground({k[3:]: sc[k].to_numpy() for k in sc.columns if k.startswith("bg_")}, size=size)
         r = render(blocks, bg, size=size, supersample=supersample, shadows=shadows, device=dev)
         inst = r.instances.cpu()
+        ctx = None
+        if context:
+            ctx = inst == _CONTEXT_ID
+            inst = torch.where(ctx, torch.zeros_like(inst), inst)
         boxes = boxes_from_instances(inst, n_slots).float()
         labels = torch.zeros(len(idx), len(CLASSES))
         for a, i in enumerate(idx):
@@ -616,7 +643,7 @@ def render_scenes(params: SceneParams, size: int = 128, supersample: int = 2, de
                 if pix >= min_pixels:
                     labels[a, int(row["class_index"])] = 1.0
         out.append(Scenes(r.image.cpu().float(), labels, inst.to(torch.uint8), r.labels.cpu().to(torch.uint8), boxes,
-                          sc.reset_index(drop=True), pd.DataFrame()))
+                          sc.reset_index(drop=True), pd.DataFrame(), ctx))
     res = Scenes.cat(out) if len(out) > 1 else out[0]
     res.scenes = params.scenes.reset_index(drop=True).copy()
     objects = params.objects.copy()
@@ -704,23 +731,30 @@ def default_sizes() -> dict[str, dict[str, int]]:
 _SPLIT_SEED = {"train": 0, "val": 1, "test": 2}
 
 
-def _cached_render(name: str, key: dict, params: SceneParams, size: int, chunk: int, desc: str) -> Scenes:
+def _cached_render(name: str, key: dict, params: SceneParams, size: int, chunk: int, desc: str,
+                   context: bool = False) -> Scenes:
     from ..cache import map_chunks
 
     def compute(rows: Sequence[int]) -> dict:
-        s = render_scenes(params.subset(list(rows)), size=size, chunk=len(rows))
-        return {"images": (s.images * 255).round().to(torch.uint8), "labels": s.labels, "instances": s.instances,
-                "classes": s.classes, "boxes": s.boxes, "scenes": s.scenes, "objects": s.objects}
+        s = render_scenes(params.subset(list(rows)), size=size, chunk=len(rows), context=context)
+        out = {"images": (s.images * 255).round().to(torch.uint8), "labels": s.labels, "instances": s.instances,
+               "classes": s.classes, "boxes": s.boxes, "scenes": s.scenes, "objects": s.objects}
+        if context:
+            out["context"] = s.context
+        return out
 
     chunks = map_chunks(name, key, list(range(len(params))), compute, chunk, desc=desc)
     parts = [Scenes(c["images"].float() / 255, c["labels"], c["instances"], c["classes"], c["boxes"], c["scenes"],
-                    c["objects"]) for c in chunks]
+                    c["objects"], c.get("context")) for c in chunks]
     return Scenes.cat(parts) if len(parts) > 1 else parts[0]
 
 
 def voc_dataset(split: str = "train", n: int | None = None, seed: int = 0, size: int | None = None,
-                max_objects: int = 3, chunk: int = 256) -> Scenes:
-    """Multi-label scenes (the PASCAL VOC stand-in) at the run's scale, rendered once and cached."""
+                max_objects: int = 3, chunk: int = 256, context: bool = False) -> Scenes:
+    """Multi-label scenes (the PASCAL VOC stand-in) at the run's scale, rendered once and cached.
+
+    ``context=True`` also returns the rails' mask (``Scenes.context``); the images are the same.
+    """
     if split not in _SPLIT_SEED:
         raise ParameterError(f"split={split!r}; use one of {sorted(_SPLIT_SEED)}")
     sizes = default_sizes()["voc"]
@@ -728,7 +762,9 @@ def voc_dataset(split: str = "train", n: int | None = None, seed: int = 0, size:
     size = sizes["size"] if size is None else size
     params = sample_scenes(n, seed=seed * 7919 + _SPLIT_SEED[split] + 1, max_objects=max_objects)
     key = {"split": split, "n": n, "seed": seed, "size": size, "max_objects": max_objects}
-    return _cached_render("world.scenes.voc", key, params, size, chunk, f"scenes {split}")
+    if context:
+        key["context"] = True
+    return _cached_render("world.scenes.voc", key, params, size, chunk, f"scenes {split}", context)
 
 
 def im_dataset(split: str = "train", mislabeled: bool = False, n: int | None = None, seed: int = 0,
