@@ -236,3 +236,70 @@ def test_trained_glow_classifier_is_cached_and_checks_the_size():
                               again(x.to(next(again.parameters()).device)).cpu(), atol=1e-5)
     with pytest.raises(ParameterError, match="image_size"):
         trained_glow_classifier({"toy": "wrong size"}, lambda: _toy(8, size=16), scale="smoke")
+
+
+def _equal_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+@pytest.mark.parametrize("schedule", ["constant", "cosine"])
+def test_training_stopped_at_until_epoch_and_resumed_equals_one_run(schedule):
+    x, y = _toy(32)
+    kw = dict(epochs=3, batch_size=16, lr=2e-3, bce_weight=1.0, device="cpu", progress=False, seed=3,
+              schedule=schedule, warmup_steps=2, model_kwargs=dict(levels=2, steps_per_level=1, hidden=8,
+                                                                   classifier_level=1))
+    straight, h_straight = train_glow_classifier(x, y, **kw)
+    ckpts = []
+    first, h_first = train_glow_classifier(x, y, until_epoch=1, on_epoch=ckpts.append, **kw)
+    assert len(h_first["nll"]) == 1 and len(ckpts) == 1
+    resumed, h_resumed = train_glow_classifier(x, y, resume=ckpts[-1], **kw)
+    assert _equal_weights(straight, resumed)
+    assert h_resumed["nll"] == h_straight["nll"] and h_resumed["accuracy"] == h_straight["accuracy"]
+    with pytest.raises(ParameterError, match="until_epoch"):
+        train_glow_classifier(x, y, until_epoch=4, **kw)
+    with pytest.raises(ParameterError, match="schedule"):
+        train_glow_classifier(x, y, **{**kw, "schedule": "step"})
+
+
+def test_learning_rate_schedules():
+    assert glow.learning_rate(0, 1000, 1e-3, "constant", 100) == pytest.approx(1e-5)
+    assert glow.learning_rate(500, 1000, 1e-3, "constant", 100) == 1e-3
+    assert glow.learning_rate(99, 1000, 1e-3, "cosine", 100) == pytest.approx(1e-3)
+    assert glow.learning_rate(550, 1000, 1e-3, "cosine", 100) == pytest.approx(0.5e-3)
+    assert glow.learning_rate(999, 1000, 1e-3, "cosine", 100) < 1e-8
+    lrs = [glow.learning_rate(s, 1000, 1e-3, "cosine", 100) for s in range(100, 1000)]
+    assert all(a >= b for a, b in zip(lrs, lrs[1:]))
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_trained_glow_classifier_paused_by_its_hook_resumes_to_the_uninterrupted_weights(tmp_path, monkeypatch):
+    """The pause hook (the chapter's cells): stopped after epoch 1 and resumed from the cached checkpoint,
+    the cached model equals one trained without a pause, and the cache records the training seconds."""
+    from xaibook.cache import default_cache
+
+    size = glow.default_settings("smoke")["model"]["image_size"]
+    data = _toy(48, size=size)
+    params = {"toy": "pause", "n": 48}
+    monkeypatch.setenv("XAIBOOK_CACHE", str(tmp_path / "one"))
+    whole, h_whole = trained_glow_classifier(params, lambda: data, scale="smoke")
+    monkeypatch.setenv("XAIBOOK_CACHE", str(tmp_path / "two"))
+    seen = []
+
+    def pause(epoch, history):
+        seen.append((epoch, len(history["nll"])))
+        if epoch == 1:
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        trained_glow_classifier(params, lambda: data, scale="smoke", on_epoch=pause)
+    entries = default_cache().entries("glow_classifier_checkpoint")
+    assert len(entries) == 1 and entries[0].seconds > 0
+    resumed, h_resumed = trained_glow_classifier(params, lambda: data, scale="smoke", on_epoch=pause)
+    assert seen == [(1, 1), (2, 2)]
+    assert _equal_weights(whole.cpu(), resumed.cpu()) and h_resumed["nll"] == h_whole["nll"]
+    assert default_cache().entries("glow_classifier_checkpoint") == []
+    assert default_cache().entries("glow_classifier")[0].seconds > 0

@@ -211,3 +211,30 @@ def test_observer_training_resumes_from_an_epoch_checkpoint():
     np.testing.assert_allclose(hist2["loss"], hist["loss"], rtol=1e-4)
     for (k, a), b in zip(full.state_dict().items(), resumed.state_dict().values()):
         assert torch.allclose(a.float(), b.float(), atol=1e-5), k
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_trained_observer_paused_by_its_hook_resumes_to_the_uninterrupted_weights(tmp_path, monkeypatch):
+    """The chapter's split: stopped after epoch 1 through the pause hook and resumed from the cached
+    checkpoint, the observer equals one trained without a pause (weights, history, test error)."""
+    kwargs = dict(size=32, supersample=1, epochs=2, batch_size=8, lr=1e-3, width_mult=0.25, progress=False)
+    monkeypatch.setenv("XAIBOOK_CACHE", str(tmp_path / "one"))
+    whole, info = observer.trained_observer(16, 8, **kwargs)
+    monkeypatch.setenv("XAIBOOK_CACHE", str(tmp_path / "two"))
+
+    def pause(epoch, history):
+        assert len(history["loss"]) == epoch
+        if epoch == 1:
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        observer.trained_observer(16, 8, on_epoch=pause, **kwargs)
+    resumed, info2 = observer.trained_observer(16, 8, on_epoch=pause, **kwargs)
+    a, b = whole.state_dict(), resumed.state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert info2["history"]["loss"] == info["history"]["loss"]
+    pd.testing.assert_frame_equal(info2["test_error"], info["test_error"])
+    assert info2["fingerprint"] == info["fingerprint"]

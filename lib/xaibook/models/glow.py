@@ -570,6 +570,20 @@ def _check_training_data(images: Tensor, labels: Tensor) -> tuple[Tensor, Tensor
     return images, labels
 
 
+SCHEDULES = ("constant", "cosine")
+"""Learning-rate schedules after the warm-up (:func:`learning_rate`)."""
+
+
+def learning_rate(step: int, total_steps: int, lr: float, schedule: str = "constant", warmup_steps: int = 100) -> float:
+    """The learning rate at optimisation step ``step`` (0-based) of ``total_steps``: a linear warm-up
+    over ``warmup_steps``, then ``lr`` (``constant``) or a half cosine from ``lr`` to 0 (``cosine``)."""
+    warm = min(1.0, (step + 1) / warmup_steps)
+    if schedule == "constant" or total_steps <= warmup_steps:
+        return lr * warm
+    t = max(0, step - warmup_steps) / (total_steps - warmup_steps)
+    return lr * warm * 0.5 * (1 + math.cos(math.pi * t))
+
+
 def glow_loss(model: GlowClassifier, x: Tensor, y: Tensor, bce_weight: float, label_noise: float,
               dequantize: bool = True) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """The training objective (paper Eq. 1): ``nll + bce_weight * bce``.
@@ -592,14 +606,17 @@ def train_glow_classifier(images: Tensor, labels: Tensor, *, epochs: int, batch_
                           bce_weight: float, label_noise: float = 0.1, device: Any = None, seed: int = 0,
                           progress: bool = True, model_kwargs: dict | None = None,
                           val: tuple[Tensor, Tensor] | None = None, augment: bool = True,
-                          resume: dict | None = None,
-                          on_epoch: Callable[[dict], None] | None = None) -> tuple[GlowClassifier, dict]:
+                          resume: dict | None = None, on_epoch: Callable[[dict], None] | None = None,
+                          until_epoch: int | None = None, schedule: str = "constant", warmup_steps: int = 100,
+                          clip_norm: float = 50.0) -> tuple[GlowClassifier, dict]:
     """Train a :class:`GlowClassifier` on the flow likelihood plus a weighted BCE (App. A.2, Eq. 1).
 
     Args:
         images: ``[N,C,H,W]`` float in [0,1] or uint8; ``labels``: ``[N]`` 0 (Peaky) / 1 (Stretchy).
-        epochs, batch_size, lr: Adam with a linear warm-up over the first 100 steps, gradients
-            clipped to norm 50.
+        epochs, batch_size, lr: Adam with a linear warm-up over the first ``warmup_steps`` steps,
+            gradients clipped to norm ``clip_norm``; after the warm-up the learning rate stays at
+            ``lr`` (``schedule="constant"``) or follows a half cosine from ``lr`` to 0 at the end of
+            the last epoch (``schedule="cosine"``).
         bce_weight: weight of the classification loss next to the NLL in bits/dim.
         label_noise: probability of a flipped label, applied in expectation (soft targets).
         device: torch device (default ``config.device()``); ``seed`` seeds initialisation,
@@ -611,6 +628,9 @@ def train_glow_classifier(images: Tensor, labels: Tensor, *, epochs: int, batch_
         resume: a checkpoint as passed to ``on_epoch``; training continues after its epoch.
         on_epoch: called after every epoch with a checkpoint dict (``state_dict``, ``optimizer``,
             ``config``, ``history``, ``epoch``, ``rng``) for resumable training.
+        until_epoch: stop after this epoch (the schedule still spans ``epochs``): a run stopped at
+            ``until_epoch`` and resumed from its last checkpoint ends with the weights of one
+            uninterrupted run.
 
     Returns the model (eval mode, on ``device``) and its history: per epoch ``nll`` (bits/dim),
     ``bce``, ``accuracy`` (training batches, noiseless labels), ``seconds`` and, with ``val``,
@@ -620,6 +640,12 @@ def train_glow_classifier(images: Tensor, labels: Tensor, *, epochs: int, batch_
     if epochs < 0 or batch_size < 1 or lr <= 0 or bce_weight < 0 or not 0 <= label_noise < 0.5:
         raise ParameterError(f"need epochs >= 0, batch_size >= 1, lr > 0, bce_weight >= 0, 0 <= label_noise < 0.5; "
                              f"got {epochs}, {batch_size}, {lr}, {bce_weight}, {label_noise}")
+    if schedule not in SCHEDULES:
+        raise ParameterError(f"schedule={schedule!r}; use one of {', '.join(SCHEDULES)}")
+    if warmup_steps < 1 or not clip_norm > 0:
+        raise ParameterError(f"need warmup_steps >= 1 and clip_norm > 0, got {warmup_steps}, {clip_norm}")
+    if until_epoch is not None and not 1 <= until_epoch <= epochs:
+        raise ParameterError(f"until_epoch={until_epoch} must lie in 1..epochs={epochs} (or None: train to the end)")
     dev = torch.device(device) if device is not None else config.device()
     kwargs = dict(model_kwargs or {})
     kwargs["image_size"] = images.shape[-1]
@@ -644,11 +670,13 @@ def train_glow_classifier(images: Tensor, labels: Tensor, *, epochs: int, batch_
         torch.manual_seed(int(seed))
         init_idx = torch.randperm(n, generator=torch.Generator().manual_seed(int(seed) + 1))[: max(batch_size, 256)]
         model.initialize(_as_float_images(images[init_idx]).to(dev))
-    epoch_iter = range(start_epoch, epochs)
+    last = epochs if until_epoch is None else until_epoch
+    total_steps = epochs * steps_per_epoch
+    epoch_iter = range(start_epoch, last)
     if progress:
         from ..progress import bar
 
-        epoch_iter = bar(epoch_iter, desc="Glow classifier (epochs)", total=epochs - start_epoch)
+        epoch_iter = bar(epoch_iter, desc="Glow classifier (epochs)", total=max(last - start_epoch, 0))
     for epoch in epoch_iter:
         t0 = time.perf_counter()
         model.train()
@@ -658,7 +686,7 @@ def train_glow_classifier(images: Tensor, labels: Tensor, *, epochs: int, batch_
         for i in range(steps_per_epoch):
             step = epoch * steps_per_epoch + i
             for group in opt.param_groups:
-                group["lr"] = lr * min(1.0, (step + 1) / 100)
+                group["lr"] = learning_rate(step, total_steps, lr, schedule, warmup_steps)
             idx = order[i * batch_size:(i + 1) * batch_size]
             x = _as_float_images(images[idx])
             if augment:  # Two4Two's fliplr: a mirrored animal keeps its class
@@ -668,7 +696,7 @@ def train_glow_classifier(images: Tensor, labels: Tensor, *, epochs: int, batch_
             loss, nll, bce, logit = glow_loss(model, x, y, bce_weight, label_noise)
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 50.0)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
             opt.step()
             k = len(idx)
             sums += [nll.item() * k, bce.item() * k, ((logit > 0).long() == y).sum().item()]
@@ -682,7 +710,8 @@ def train_glow_classifier(images: Tensor, labels: Tensor, *, epochs: int, batch_
         history["seconds"].append(time.perf_counter() - t0)
         if on_epoch is not None:
             on_epoch({"state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
-                      "optimizer": copy.deepcopy(opt.state_dict()), "config": model.config, "history": history,
+                      "optimizer": copy.deepcopy(opt.state_dict()), "config": model.config,
+                      "history": copy.deepcopy(history),
                       "epoch": epoch + 1, "rng": gen.get_state()})
     model.eval()
     return model, history
@@ -712,7 +741,8 @@ def _build(entry: dict) -> GlowClassifier:
 
 
 def trained_glow_classifier(dataset_params: dict, images_fn: Callable[[], tuple[Tensor, Tensor]], *,
-                            scale: "config.Scale | str | None" = None) -> tuple[GlowClassifier, dict]:
+                            scale: "config.Scale | str | None" = None,
+                            on_epoch: Callable[[int, dict], None] | None = None) -> tuple[GlowClassifier, dict]:
     """The Glow classifier trained on a dataset, cached (``xaibook.cache``, fmt ``pt``).
 
     Args:
@@ -721,9 +751,14 @@ def trained_glow_classifier(dataset_params: dict, images_fn: Callable[[], tuple[
         images_fn: called only when the model must be trained; returns ``(images, labels)``,
             images ``[N,3,S,S]`` (float in [0,1] or uint8) at ``S = default_settings()["image_size"]``.
         scale: the run scale (default ``config.scale()``).
+        on_epoch: the pause hook, ``on_epoch(epoch, history)``, called after each epoch once its
+            checkpoint is stored; an exception raised there stops training, and the next call
+            resumes from that checkpoint with the result of one uninterrupted run (a chapter
+            spreads a long training over several cells this way).
 
     Training checkpoints after every epoch, so an interrupted run resumes at the last finished
     epoch. Returns the model (eval mode, on ``config.device()``) and its training history.
+    The cache entries record the training seconds (``python -m xaibook.cache list``).
     """
     from ..cache import default_cache
 
@@ -745,14 +780,20 @@ def trained_glow_classifier(dataset_params: dict, images_fn: Callable[[], tuple[
                              f"{_as_scale(scale).name} scale trains at {size}x{size}: render the dataset at "
                              f"default_settings()['model']['image_size'] = {size}")
     resume = cache.load(ckpt_name, params) if cache.has(ckpt_name, params) else None
+
+    def checkpoint(ckpt: dict) -> None:
+        cache.save(ckpt_name, params, ckpt, seconds=sum(ckpt["history"]["seconds"]))
+        if on_epoch is not None:
+            on_epoch(int(ckpt["epoch"]), ckpt["history"])
+
     model, history = train_glow_classifier(
         images, labels, epochs=settings["epochs"], batch_size=settings["batch_size"], lr=settings["lr"],
         bce_weight=settings["bce_weight"], label_noise=settings["label_noise"], device=dev, seed=0,
         model_kwargs={k: v for k, v in settings["model"].items() if k != "image_size"}, resume=resume,
-        on_epoch=lambda ckpt: cache.save(ckpt_name, params, ckpt))
+        on_epoch=checkpoint)
     entry = {"state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
              "config": model.config, "history": history}
-    cache.save(name, params, entry)
+    cache.save(name, params, entry, seconds=sum(history["seconds"]))
     ckpt = cache.path(ckpt_name, params)
     ckpt.unlink(missing_ok=True)
     (ckpt.parent / (ckpt.name.split(".")[0] + ".json")).unlink(missing_ok=True)

@@ -194,32 +194,55 @@ def interpolation_changes(readings: Tensor, factors: Sequence[str] = FACTORS) ->
                          "n": len(span)})
 
 
+def _data_params(n_train: int, n_test: int, seed: int) -> tuple[list, list]:
+    return (two4two.sample(n_train, sampler="unbiased", seed=10_000 + seed),
+            two4two.sample(n_test, sampler="unbiased", seed=20_000 + seed))
+
+
+def observer_data(n_train: int, n_test: int, *, size: int = 64, supersample: int = 2,
+                  seed: int = 0) -> tuple[list, Tensor, list, Tensor]:
+    """The observer's unbiased Two4Two training and test sets, rendered (cached):
+    ``(train params, train images uint8, test params, test images uint8)``."""
+    train_p, test_p = _data_params(n_train, n_test, seed)
+    x_train = render_cached(train_p, size=size, supersample=supersample, desc="observer data (train)")
+    x_test = render_cached(test_p, size=size, supersample=supersample, desc="observer data (test)")
+    return train_p, x_train, test_p, x_test
+
+
 def trained_observer(n_train: int, n_test: int, *, size: int = 64, supersample: int = 2, epochs: int = 10,
                      batch_size: int = 64, lr: float = 2e-3, width_mult: float = 1.0, seed: int = 0,
-                     progress: bool = True) -> tuple[nn.Module, dict]:
-    """Render an unbiased Two4Two set, train the observer on it and measure its test error (cached).
+                     progress: bool = True,
+                     on_epoch: Callable[[int, dict], None] | None = None) -> tuple[nn.Module, dict]:
+    """Render an unbiased Two4Two set (:func:`observer_data`), train the observer on it and measure its
+    test error (cached).
 
     Training saves a checkpoint after every epoch, so an interrupted run resumes there.
+    ``on_epoch(epoch, history)`` is the pause hook: called after each epoch once its checkpoint is
+    stored; an exception raised there stops training, and the next call resumes from that checkpoint
+    with the result of one uninterrupted run.
     Returns ``(observer, info)`` with ``info["history"]``, ``info["test_error"]`` (a DataFrame like
     Table 7), ``info["n_train"]``, ``info["n_test"]``, ``info["n_parameters"]`` and
     ``info["seconds"]`` (training time when it was computed).
     """
     settings = {"n_train": int(n_train), "n_test": int(n_test), "size": size, "supersample": supersample,
                 "epochs": epochs, "batch_size": batch_size, "lr": lr, "width_mult": width_mult, "seed": seed}
-    train_p = two4two.sample(n_train, sampler="unbiased", seed=10_000 + seed)
-    test_p = two4two.sample(n_test, sampler="unbiased", seed=20_000 + seed)
 
     store = cache.default_cache()
     ckpt_name = "two4two_observer_checkpoint"
 
+    def checkpoint(ckpt: dict) -> None:
+        store.save(ckpt_name, settings, ckpt, seconds=ckpt["history"]["seconds"])
+        if on_epoch is not None:
+            on_epoch(int(ckpt["epoch"]), ckpt["history"])
+
     def compute() -> dict:
-        x_train = render_cached(train_p, size=size, supersample=supersample, desc="observer data (train)")
-        x_test = render_cached(test_p, size=size, supersample=supersample, desc="observer data (test)")
+        train_p, x_train, test_p, x_test = observer_data(n_train, n_test, size=size, supersample=supersample,
+                                                         seed=seed)
         y_train = normalize_factors(torch.tensor([p.factors() for p in train_p], dtype=torch.float32))
         resume = store.load(ckpt_name, settings) if store.has(ckpt_name, settings) else None
         model, history = train_observer(x_train, y_train, epochs=epochs, batch_size=batch_size, lr=lr,
                                         width_mult=width_mult, seed=seed, progress=progress, resume=resume,
-                                        on_epoch=lambda ckpt: store.save(ckpt_name, settings, ckpt))
+                                        on_epoch=checkpoint)
         err = test_error(model, x_test, test_p)
         return {"state_dict": model.state_dict(), "history": history, "test_error": err,
                 "n_parameters": sum(p.numel() for p in model.parameters())}

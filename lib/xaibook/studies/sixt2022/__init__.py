@@ -19,8 +19,8 @@ from .figures import (baseline_figure, concepts_figure, counterfactual_figure, g
                       published_accuracy_chart, replication_power_chart)
 from .pipeline import (CF_TOLERANCE, COLUMNS, TABLE1_FACTORS, SixtPlan, baseline_grid, column_targets,
                        concept_layer, concepts, counterfactual_grid, dataset_images, dataset_params, importance,
-                       interpolations, logit_edges, observer, plan, sizes, test_accuracy, test_logits, timings,
-                       trained_model)
+                       interpolations, logit_edges, observer, observer_data, plan, sizes, test_accuracy,
+                       test_logits, timings, train_model, train_observer, trained_model)
 from .published import (ATTRIBUTES, CONDITIONS, RELEVANT, STUDY, attribute_comparisons, counts, fisher_exact,
                         paired_tables, paper_setting, published_accuracy, published_importance, published_tests,
                         pvalue_floor, r_to_d, record_attribute_tests, record_mcnemar,
@@ -38,12 +38,12 @@ __all__ = [
     "dataset_params", "fisher_exact", "gallery_figure", "importance", "importance_chart", "importance_comparison",
     "importance_comparison_chart", "importance_sentence", "interpolations", "joint_distribution_chart",
     "logit_edges", "mcnemar_sentence", "model_sentence", "model_summary", "observer", "observer_change_table",
-    "observer_chart", "observer_error_table", "observer_sentence", "overall_sentence", "paired_tables",
+    "observer_chart", "observer_data", "observer_error_table", "observer_sentence", "overall_sentence", "paired_tables",
     "paper_setting", "plan", "published_accuracy", "published_accuracy_chart", "published_importance",
     "published_tests", "pvalue_floor", "r_to_d", "record_attribute_tests", "record_concepts", "record_importance",
     "record_interpolations", "record_mcnemar", "record_model", "record_observer",
     "record_study2_tests_not_recomputable", "record_table2", "replication_power_chart",
     "replication_sample_sizes", "replication_sentence", "sizes", "study1_mcnemar_range",
     "study1_mcnemar_summary", "study2_overall", "study_code", "test_accuracy", "test_logits", "timings",
-    "trained_model",
+    "train_model", "train_observer", "trained_model",
 ]

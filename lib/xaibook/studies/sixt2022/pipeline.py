@@ -143,8 +143,18 @@ def dataset_images(split: str):
 
 
 # ------------------------------------------------------------------------------------------- model
+class _Pause(Exception):
+    """Stops a training run after an epoch (its checkpoint is stored; the next call resumes)."""
+
+
+def _model_key(s: SixtPlan) -> dict:
+    return {"study": "sixt2022", "sampler": "biased", "split": "train", "n": s.n_train, "seed": _SPLIT_SEEDS["train"],
+            "size": s.image_size, "supersample": s.supersample}
+
+
 def trained_model():
-    """The invertible classifier (:mod:`xaibook.models.glow`) trained on the biased training split (cached).
+    """The invertible classifier (:mod:`xaibook.models.glow`) trained on the biased training split (cached;
+    resumes a training paused by :func:`train_model`).
 
     Returns ``(model, history)``.
     """
@@ -153,12 +163,44 @@ def trained_model():
 
     s = plan()
     _, train_images, train_labels = dataset_images("train")
-    key = {"study": "sixt2022", "sampler": "biased", "split": "train", "n": s.n_train, "seed": _SPLIT_SEEDS["train"],
-           "size": s.image_size, "supersample": s.supersample}
-
+    key = _model_key(s)
     model, history = runs.timed(STUDY, "INN training", {**key, "settings": default_settings()},
                                 lambda: trained_glow_classifier(key, lambda: (train_images, train_labels)))
     return model.to(config.device()).eval(), history
+
+
+def train_model(until_epoch: int) -> str:
+    """Train the INN up to epoch ``until_epoch`` of its scale's epochs, then pause (App. A.2).
+
+    The per-epoch checkpoint stays in the cache; the next call (or :func:`trained_model`) resumes from
+    it and ends with the weights of one uninterrupted run, so the chapter can spread the training over
+    cells of a few minutes. Returns a note.
+    """
+    from ...models.glow import default_settings, trained_glow_classifier
+
+    settings = default_settings()
+    epochs = settings["epochs"]
+    if not isinstance(until_epoch, (int, np.integer)) or not 1 <= until_epoch <= epochs:
+        raise ParameterError(f"until_epoch={until_epoch!r} must be an epoch in 1..{epochs} (the scale's INN epochs)")
+    s = plan()
+    key = _model_key(s)
+
+    def pause(epoch: int, history: dict) -> None:
+        if until_epoch <= epoch < epochs:
+            raise _Pause(epoch, history)
+
+    def run() -> str:
+        _, images, labels = dataset_images("train")
+        try:
+            trained_glow_classifier(key, lambda: (images, labels), on_epoch=pause)
+        except _Pause as stop:
+            epoch, history = stop.args
+            return (f"trained {epoch} of {epochs} epochs (training accuracy {history['accuracy'][-1]:.3f}); "
+                    "the next call resumes from the checkpoint")
+        return f"the INN is trained ({epochs} epochs)"
+
+    return runs.timed(STUDY, f"INN training, to epoch {until_epoch} of {epochs}",
+                      {**key, "settings": settings, "until": until_epoch}, run)
 
 
 def test_logits(model):
@@ -314,17 +356,65 @@ def concepts(model, images, logits):
 
 
 # ----------------------------------------------------------------------------------------- observer
-def observer():
-    """The observer MobileNetV2 trained on unbiased Two4Two at the current scale (cached): ``(model, info)``."""
-    from ...world.observer import trained_observer
+_OBSERVER_SIZES = ("observer_train", "observer_test", "image_size", "supersample", "observer_epochs",
+                   "observer_width", "observer_lr", "observer_batch")
+
+
+def observer_data() -> str:
+    """Render the observer's unbiased training and test sets (cached; the first part of :func:`observer`).
+    Returns a note."""
+    from ...world.observer import observer_data as render
 
     s = plan()
-    key = _only(s, "observer_train", "observer_test", "image_size", "supersample", "observer_epochs",
-                "observer_width", "observer_lr", "observer_batch")
-    return runs.timed(STUDY, "observer (render + train)", key, lambda: trained_observer(
-        s.observer_train, s.observer_test, size=s.image_size, supersample=s.supersample,
-        epochs=s.observer_epochs, width_mult=s.observer_width, lr=s.observer_lr,
-        batch_size=s.observer_batch))
+    step = f"observer data ({s.observer_train} + {s.observer_test} images, {s.image_size} px)"
+    train_p, _, test_p, _ = runs.timed(STUDY, step, _only(s, "observer_train", "observer_test", "image_size",
+                                                          "supersample"),
+                                       lambda: render(s.observer_train, s.observer_test, size=s.image_size,
+                                                      supersample=s.supersample))
+    return f"rendered {len(train_p)} training and {len(test_p)} test images of the unbiased sampler"
+
+
+def _trained_observer(s: SixtPlan, on_epoch=None):
+    from ...world.observer import trained_observer
+
+    return trained_observer(s.observer_train, s.observer_test, size=s.image_size, supersample=s.supersample,
+                            epochs=s.observer_epochs, width_mult=s.observer_width, lr=s.observer_lr,
+                            batch_size=s.observer_batch, on_epoch=on_epoch)
+
+
+def train_observer(until_epoch: int) -> str:
+    """Train the observer up to epoch ``until_epoch`` of the plan's ``observer_epochs``, then pause (Sec. 5.3).
+
+    As :func:`train_model`: the next call (or :func:`observer`) resumes from the checkpoint with the
+    weights of one uninterrupted run. Returns a note.
+    """
+    s = plan()
+    epochs = s.observer_epochs
+    if not isinstance(until_epoch, (int, np.integer)) or not 1 <= until_epoch <= epochs:
+        raise ParameterError(f"until_epoch={until_epoch!r} must be an epoch in 1..{epochs} (the plan's observer_epochs)")
+
+    def pause(epoch: int, history: dict) -> None:
+        if until_epoch <= epoch < epochs:
+            raise _Pause(epoch, history)
+
+    def run() -> str:
+        try:
+            _trained_observer(s, on_epoch=pause)
+        except _Pause as stop:
+            epoch, history = stop.args
+            return (f"trained the observer {epoch} of {epochs} epochs (training MSE {history['loss'][-1]:.4f}); "
+                    "the next call resumes from the checkpoint")
+        return f"the observer is trained ({epochs} epochs)"
+
+    return runs.timed(STUDY, f"observer training, to epoch {until_epoch} of {epochs}",
+                      {**_only(s, *_OBSERVER_SIZES), "until": until_epoch}, run)
+
+
+def observer():
+    """The observer MobileNetV2 trained on unbiased Two4Two at the current scale (cached; resumes a training
+    paused by :func:`train_observer`): ``(model, info)``."""
+    s = plan()
+    return runs.timed(STUDY, "observer (render + train what is left)", _only(s, *_OBSERVER_SIZES), lambda: _trained_observer(s))
 
 
 def interpolations(model, obs, images, logits, seed: int = 2) -> dict:
