@@ -118,3 +118,13 @@ def validate(df: pd.DataFrame) -> pd.DataFrame:
 def is_simulated(df: pd.DataFrame) -> pd.Series:
     """Per row: True where the responses come from a simulated participant."""
     return df["source"].astype(str).str.startswith("simulated:")
+
+
+def read_studykit(paths, *, manifest=None) -> pd.DataFrame:
+    """Study-kit CSVs (one file, many, or folders) as one trial table, ``source = "human: studykit
+    <kit id>"``, the answer key taken from the export's manifest (``manifest=``: the export folder or
+    its ``key/manifest.csv``; found beside the files or in the cache when omitted). Incomplete runs
+    are kept with ``complete`` False. See :mod:`xaibook.studykit.read`."""
+    from ..studykit.read import read_studykit as _read
+
+    return _read(paths, manifest=manifest)
