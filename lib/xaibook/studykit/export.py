@@ -79,7 +79,7 @@ def study_manifest(study: str, out: Path | str) -> Path:
         raise ParameterError(f"unknown study {study!r}; the book's studies are {available_studies()}") from None
     if not hasattr(module, "trial_manifest"):
         raise ParameterError(f"study {study!r} has no trial_manifest() yet, so it cannot be exported; pass a "
-                             "manifest written with xaibook.stimuli.write_manifest instead (manifest=...)")
+                             "manifest written with xaibook.stimuli.write_manifest instead (--manifest PATH, or manifest=... in Python)")
     return Path(module.trial_manifest(out))
 
 
@@ -91,8 +91,9 @@ def available_studies() -> list[str]:
 
 def select(frame: pd.DataFrame, conditions: Sequence[str] | None = None, trials: int | None = None,
            seed: int = 0) -> pd.DataFrame:
-    """The screens to export: the chosen conditions and, per phase, ``trials`` trial ids drawn with
-    ``seed`` (the same ids in every condition: a between-subject design shows each group the same images)."""
+    """The screens to export: the chosen conditions and, per condition and phase, ``trials`` trial ids
+    drawn with ``seed`` (one ranking of the ids for all conditions, so conditions that share images
+    keep the same ones: a between-subject design shows each group the same images)."""
     known = list(dict.fromkeys(frame["condition"]))
     if conditions:
         unknown = [c for c in conditions if c not in known]
@@ -103,16 +104,22 @@ def select(frame: pd.DataFrame, conditions: Sequence[str] | None = None, trials:
         if isinstance(trials, bool) or not isinstance(trials, (int, np.integer)) or trials < 1:
             raise ParameterError(f"trials must be a positive whole number of screens per phase, got {trials!r}")
         rng = np.random.default_rng(seed)
-        keep = []
+        keep = set()
         for phase in PHASES:
-            ids = list(dict.fromkeys(frame.loc[frame["phase"] == phase, "trial_id"]))
-            if len(ids) > trials:
-                ids = [ids[i] for i in sorted(rng.choice(len(ids), size=trials, replace=False))]
-            keep += [(phase, i) for i in ids]
-        frame = frame[[(p, i) in set(keep) for p, i in zip(frame["phase"], frame["trial_id"])]]
+            rows = frame[frame["phase"] == phase]
+            ids = list(dict.fromkeys(rows["trial_id"]))
+            ranked = [ids[i] for i in rng.permutation(len(ids))]
+            for cond, group in rows.groupby("condition", sort=False):
+                mine = set(group["trial_id"])
+                keep |= {(cond, phase, t) for t in [t for t in ranked if t in mine][:trials]}
+        frame = frame[[(c, p, t) in keep for c, p, t in zip(frame["condition"], frame["phase"], frame["trial_id"])]]
     if frame.empty:
         raise ParameterError("no screens left to export; check conditions and trials")
     return frame.reset_index(drop=True)
+
+
+def _text(value) -> str:
+    return "" if value is None or (isinstance(value, float) and value != value) else str(value)
 
 
 def _files(row: dict) -> list[str]:
@@ -124,8 +131,8 @@ def _trial(row: dict, pre_column: str | None) -> dict:
     out = {k: row[k] for k in ("trial_id", "condition", "phase", "stimulus", "image", "explanation",
                                "examples", "question", "options")}
     out["examples"] = list(out["examples"])
-    out["caption"] = str(row.get("caption") or "") if "caption" in row else ""
-    out["pre_question"] = str(row.get(pre_column) or "") if pre_column else ""
+    out["caption"] = _text(row.get("caption"))
+    out["pre_question"] = _text(row.get(pre_column)) if pre_column else ""
     out["answer"] = row["answer"] if row["phase"] == "training" else ""
     return out
 
