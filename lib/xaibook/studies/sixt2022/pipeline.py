@@ -452,3 +452,32 @@ def interpolations(model, obs, images, logits, seed: int = 2) -> dict:
     key = {"model": model_fingerprint(model), "observer": model_fingerprint(obs), "start": start, "targets": targets}
     return runs.timed(STUDY, "observer on interpolations", key,
                       lambda: cache.cached("sixt2022_interpolations", key, compute))
+
+
+# ------------------------------------------------------------------------------------ everything
+def run_pipeline() -> pd.DataFrame:
+    """Every ``lib`` step of chapter 5 at ``config.scale()`` (on ``config.device()``), through the cache, in the
+    chapter's order; records the chapter's ledger claims in its order (the rebuilt steps' and the
+    reanalyses of the published numbers), writes the study's ledger CSV and returns :func:`timings`."""
+    from ... import ledger
+    from . import compare, published
+
+    dataset_images("train")
+    model, _ = trained_model()
+    _, images, labels = dataset_images("test")
+    logits = test_logits(model)
+    compare.record_model(model, logits, labels)
+    compare.record_importance(importance(model))
+    baseline_grid(logits)
+    counterfactual_grid(model, images, logits)
+    compare.record_concepts(concepts(model, images, logits))
+    obs, info = observer()
+    compare.record_observer(info)
+    readings = interpolations(model, obs, images, logits)
+    compare.record_interpolations(compare.observer_change_table(readings, info), readings)
+    published.record_study2_tests_not_recomputable()
+    published.record_mcnemar(published.study1_mcnemar_summary())
+    published.record_attribute_tests(published.attribute_comparisons())
+    published.record_table2()
+    ledger.write(STUDY)
+    return timings()
