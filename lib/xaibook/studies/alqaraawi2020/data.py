@@ -32,6 +32,35 @@ VOC_LAYOUT = ("<XAIBOOK_DATA>/voc/VOCdevkit/VOC2012/{JPEGImages,Annotations,Imag
               "ImageSets/Main/test.txt}")
 
 
+#: Image counts of the standard VOC image sets (devkit ImageSets/Main), to compare with the paper's
+#: "19,714 images" (Sec. 3.1.1). Disjoint sets; VOC2012 holds 17,125 images in all (trainval + unlabelled).
+VOC_SET_SIZES = {"VOC2012 train": 5717, "VOC2012 val": 5823, "VOC2007 trainval": 5011, "VOC2007 test": 4952}
+VOC2012_ALL = 17125
+
+
+def voc_count_check(stated: int) -> str:
+    """Whether ``stated`` images equals any sum of the standard VOC sets (a generated sentence)."""
+    from itertools import combinations
+
+    sets = dict(VOC_SET_SIZES)
+    sums = {}
+    names = list(sets)
+    for r in range(1, len(names) + 1):
+        for combo in combinations(names, r):
+            sums[" + ".join(combo)] = sum(sets[c] for c in combo)
+    for other in ("VOC2007 trainval", "VOC2007 test"):
+        sums[f"all VOC2012 + {other}"] = VOC2012_ALL + sets[other]
+    sums["all VOC2012"] = VOC2012_ALL
+    hits = [k for k, v in sums.items() if v == stated]
+    if hits:
+        return f"The paper's {stated:,} images equal {hits[0]}."
+    closest = min(sums, key=lambda k: abs(sums[k] - stated))
+    used = sets["VOC2012 train"] + sets["VOC2012 val"] + sets["VOC2007 test"]
+    return (f"The paper's {stated:,} images match no sum of the standard VOC image sets ({len(sums)} combinations "
+            f"tried); the closest is {closest} = {sums[closest]:,}, and the splits it names (VOC2012 train-val and "
+            f"VOC2007 test) hold {used:,}.")
+
+
 @dataclass
 class Split:
     """One split: ``images`` uint8 ``[N,3,S,S]``, ``labels`` float ``[N,C]`` multi-hot, ``class_map``

@@ -4,8 +4,8 @@ Participants forecast the classifier's decision per image and rated their confid
 Sec. 4 reports forecast accuracy per participant in a 2 x 2 between-subject design (saliency maps
 yes/no x scores yes/no; two-way ANOVA), accuracy by the model's outcome (TP, FN, FP), the share
 of "system right" forecasts, and confidence compared with Kruskal-Wallis. The factors come from
-the manifest's ``saliency_maps`` and ``scores`` columns, the outcome from ``outcome``
-(read_studykit carries them over); what a table lacks is left out.
+the condition's name (:data:`.screens.CONDITIONS`), the outcome from the manifest's ``outcome``
+column (read_studykit carries it over); what a table lacks is left out.
 """
 from __future__ import annotations
 
@@ -20,8 +20,13 @@ CONFIDENCE = ("Not at all confident", "Slightly confident", "Fairly confident", 
 
 
 def _test(trials: pd.DataFrame) -> pd.DataFrame:
+    from .screens import CONDITIONS
+
     t = trials[(trials["phase"] == "test") & trials["correct"].notna()]
-    return t.assign(correct=t["correct"].astype(bool))
+    t = t.assign(correct=t["correct"].astype(bool))
+    if not all(f in t.columns for f in FACTORS) and t["condition"].isin(list(CONDITIONS)).all():
+        t = t.assign(**{f: [CONDITIONS[c][i] for c in t["condition"]] for i, f in enumerate(FACTORS)})
+    return t
 
 
 def participant_accuracy(trials: pd.DataFrame) -> pd.DataFrame:
