@@ -33,7 +33,8 @@ class Task:
     """One question of a study, posed to agents in several conditions.
 
     ``train[c]`` / ``test[c]``: observations ``[N, D_c]`` of condition ``c`` (float32), whose
-    first ``n_features`` columns are the frozen image features; ``train_y`` / ``test_y``: the
+    first ``n_features`` columns are the frozen image features (None: every column is image-derived, so
+    the features-free agent gives the majority answer); ``train_y`` / ``test_y``: the
     answer key (ints indexing ``answers``); ``test_meta``: one row per test trial (``stimulus``
     and, where the study has them, ``group``, ``truth``, ``prediction``, ``ai_correct``,
     ``confidence``); ``data``: the provenance line of every table and figure.
@@ -48,7 +49,7 @@ class Task:
     test: dict
     test_y: np.ndarray
     test_meta: pd.DataFrame
-    n_features: int
+    n_features: int | None
     data: str
     notes: list[str] = field(default_factory=list)
 
@@ -71,7 +72,9 @@ class Task:
 
 
 def _columns(task: Task, condition: str, agent: str, X: np.ndarray) -> np.ndarray:
-    return X if agent == "mlp" else X[:, task.n_features:]
+    if agent == "mlp":
+        return X
+    return X[:, :0] if task.n_features is None else X[:, task.n_features:]
 
 
 def _model(seed: int, n_train: int):

@@ -122,6 +122,28 @@ def task() -> tuple[Task, pd.DataFrame]:
     return tsk, ai_only(trials.table.iloc[tr], trials.table.iloc[te])
 
 
+REFERENCE = "Confidence"
+"""The condition the others are compared with (no explanation beyond the confidence, Sec. 2.3)."""
+
+
+def human() -> pd.DataFrame:
+    """People's accuracy per condition on ImageNet: lay users (Fig. 1b) and experts (Table 1)."""
+    from ..studies.nguyen2021 import published_accuracy
+
+    t = published_accuracy()
+    t = t[t["dataset"] == "ImageNet"]
+    return pd.DataFrame({"question": "accept or reject the AI's label", "condition": t["method"].to_numpy(),
+                         "population": t["population"].to_numpy(), "accuracy": t["mean"].to_numpy() / 100,
+                         "n": t["users"].to_numpy(),
+                         "source": "published: Nguyen et al. 2021, " + t["source"].astype(str).to_numpy()})
+
+
+def simulate(backend: str = "inprocess", workers: int = 2, address: str | None = None) -> tuple[list[Task], pd.DataFrame]:
+    """The task and the AI-only rule's row (no base-model population: one classifier, as in the study)."""
+    t, extra = task()
+    return [t], extra.assign(question=t.question)
+
+
 def ai_only(train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
     """AI-only (Sec. 2.3, A6): accept if confidence >= T, T in 0.05 ... 0.95 chosen on ``train``; scored on ``test``."""
     ts = np.round(np.arange(0.05, 0.951, 0.05), 2)
