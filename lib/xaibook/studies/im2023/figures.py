@@ -74,3 +74,52 @@ def size_chart(ds: Sequence[float] = (0.5, 0.8), alpha: float = 0.05) -> alt.Top
         width=420, height=220,
         title=f"One explanation condition vs none (orange: ~{per:.0f} per condition as in the study)")
     return charts.provenance(chart, data=_computed(), scale="n/a")
+
+
+# ------------------------------------------------------------------------ the rebuilt pipeline
+def pipeline_data(p) -> str:
+    """The provenance line of a figure computed by the pipeline."""
+    src = "offline scenes rendered here" if p.source == "scenes" else "Visual Genome"
+    return f"{src}, {p.pairs} baseline/mislabeled pairs of a small VGG-style net trained here ({p.image_size} px)"
+
+
+def calibration_chart(cal: pd.DataFrame, p) -> alt.TopLevelMixin:
+    """Figure: each model's flip rate against the blur strength (circled: the strength chosen)."""
+    base = alt.Chart(cal).encode(
+        x=alt.X("sigma:Q", title="blur strength (Gaussian sigma, px)"),
+        y=alt.Y("flip_rate:Q", title="share of blurred objects that flip the answer", scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("model:N", title="model"))
+    chosen = alt.Chart(cal[cal["chosen"]]).mark_point(size=160, filled=False, strokeWidth=2).encode(
+        x="sigma:Q", y="flip_rate:Q", color="model:N")
+    half = alt.Chart(pd.DataFrame({"y": [0.5]})).mark_rule(strokeDash=[4, 3], color="#666").encode(y="y:Q")
+    chart = alt.layer(base.mark_line(point=True), chosen, half).properties(
+        width=380, height=220, title="Blur strength calibrated per model to flip about half of the answers")
+    return charts.provenance(chart, data=pipeline_data(p) + "; the pair of task 2", scale=p.scale)
+
+
+def flip_chart(flips: pd.DataFrame, p) -> alt.TopLevelMixin:
+    """Figure: flip rate per blurred object class and model at the calibrated strengths."""
+    f = flips.assign(label=lambda d: d["object"] + " (" + d["items"].astype(str) + ")")
+    chart = alt.Chart(f).mark_bar().encode(
+        x=alt.X("flip_rate:Q", title="share of answers that flip", scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("object:N", title="blurred object"),
+        yOffset="model:N", color=alt.Color("model:N", title="model"),
+        tooltip=["model", "object", "items", alt.Tooltip("flip_rate:Q", format=".2f")]).properties(
+        width=380, height=200, title="Which blurred objects flip each model's answer")
+    return charts.provenance(chart, data=pipeline_data(p) + "; the pair of task 2, test images", scale=p.scale)
+
+
+def mass_chart(mass: pd.DataFrame, p) -> alt.TopLevelMixin:
+    """Figure: the share of each method's map on the car in car-only images, per model (dots: pairs)."""
+    bars = alt.Chart(mass).mark_bar(opacity=0.7).encode(
+        x=alt.X("mean(on_car):Q", title="share of the map on the car", scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("method:N", title=None, sort=list(("SmoothGrad", "GradCAM", "oracle"))),
+        yOffset="model:N", color=alt.Color("model:N", title="model"))
+    dots = alt.Chart(mass).mark_tick(color="black", thickness=1).encode(
+        x="on_car:Q", y=alt.Y("method:N", sort=list(("SmoothGrad", "GradCAM", "oracle"))), yOffset="model:N")
+    area = alt.Chart(pd.DataFrame({"x": [float(mass["area"].mean())]})).mark_rule(
+        strokeDash=[4, 3], color="#666").encode(x="x:Q")
+    chart = alt.layer(bars, dots, area).properties(
+        width=380, height=200, title="Do the maps point at the car more for the mislabeled model? (dashed: car area)")
+    return charts.provenance(chart, data=pipeline_data(p) + f"; {int(mass['images'].iloc[0])} car-only test images",
+                             scale=p.scale)
