@@ -77,3 +77,69 @@ def sample_size_chart(table: pd.DataFrame | None = None) -> alt.TopLevelMixin:
         column=alt.Column("panel:N", title=None)
     ).properties(title="Images a replication needs to detect the overall difference (dashed: images used)")
     return charts.provenance(chart, data=COMPUTED, scale="n/a")
+
+
+# --------------------------------------------------------------------------------------
+# the rebuilt pipeline's figures
+
+
+def shares_chart(beside: pd.DataFrame, data: str) -> alt.TopLevelMixin:
+    """Figure: the share of each error category among our sampled errors beside Tables 1-2's, per set."""
+    ours = beside.assign(source="ours (" + data.split(",")[0] + ")")[["set", "category", "share", "source"]]
+    paper = beside.dropna(subset=["paper"]).assign(source="paper (Tables 1-2)")
+    paper = paper[["set", "category", "paper", "source"]].rename(columns={"paper": "share"})
+    df = pd.concat([ours, paper], ignore_index=True)
+    order = list(CATEGORIES)[:5] + ["other", "uncoded"]
+    chart = alt.Chart(df).mark_bar().encode(
+        x=alt.X("category:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
+        xOffset=alt.XOffset("source:N"),
+        y=alt.Y("share:Q", title="share of the set's errors (%)"),
+        color=alt.Color("source:N", title=None, scale=alt.Scale(range=["#1b9e77", "#7570b3"])),
+        tooltip=["set", "category", "source", alt.Tooltip("share:Q", format=".1f")],
+    ).properties(width=190, height=180).facet(column=alt.Column("set:N", title=None,
+                                                                sort=["Exp. 1 Int", "Exp. 1 No-Int", "Exp. 2",
+                                                                      "pooled"])
+    ).properties(title="Why the classifier erred: error categories C1-C5, ours from the world's record")
+    return charts.provenance(chart, data=f"{data}; published: shen2020 Table 1, Table 2")
+
+
+def guessability_chart(table: pd.DataFrame, data: str) -> alt.TopLevelMixin:
+    """Figure: share of trials whose wrong label is the option nearest the gold class, per category."""
+    order = list(CATEGORIES)[:5] + ["other", "uncoded", "Overall"]
+    bars = alt.Chart(table).mark_bar().encode(
+        x=alt.X("category:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
+        xOffset=alt.XOffset("variant:N"),
+        y=alt.Y("guessable:Q", title="wrong label nearest the gold class", scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("variant:N", title="distractors", scale=alt.Scale(range=["#d95f02", "#1b9e77"])),
+        tooltip=["variant", "category", "trials", alt.Tooltip("guessable:Q", format=".2f")])
+    chance = alt.Chart(table).mark_rule(strokeDash=[4, 3], color="#666").encode(y="mean(chance):Q")
+    chart = alt.layer(bars, chance).properties(
+        width=420, height=200,
+        title="Guessable from label semantics alone (dashed: chance, 1 in 5), both experiments pooled")
+    return charts.provenance(chart, data=f"{data}; class embedding = the classifier's last layer")
+
+
+def area_chart(table: pd.DataFrame, data: str) -> alt.TopLevelMixin:
+    """Figure: EP areas requested and reached per panel, for the paper's and the code's areas."""
+    base = alt.Chart(table).encode(y=alt.Y("panel:N", title="panel title"),
+                                   yOffset=alt.YOffset("areas:N"),
+                                   color=alt.Color("areas:N", title="areas passed",
+                                                   scale=alt.Scale(range=["#7570b3", "#d95f02"])))
+    reached = base.mark_bar().encode(
+        x=alt.X("reached_mean:Q", title="share of the image kept by the mask (%)", scale=alt.Scale(domain=[0, 100])),
+        tooltip=["areas", "panel", "requested", alt.Tooltip("reached_mean:Q", format=".1f"),
+                 alt.Tooltip("reached_sd:Q", format=".1f"), "n"])
+    asked = base.mark_tick(thickness=3, size=14, color="black").encode(x="requested:Q")
+    chart = alt.layer(reached, asked).properties(
+        width=380, height=150, title="Extremal perturbation: area requested (tick) and reached (bar)")
+    return charts.provenance(chart, data=data)
+
+
+def gallery_figure(rows, data: str):
+    """Figure: six-panel trial screens (paper version, then the released code's) for the gallery trials."""
+    from ...viz import panels
+
+    return panels.titled_grid(
+        rows, title="Trial screens of the Int condition: image, EP 20/40/50 %, Grad-CAM, second heatmap "
+                    "(jet, 0 blue to 1 red)",
+        caption=panels.provenance(data), cell=(1.8, 2.0), title_size=6, interpolation="bilinear")
