@@ -15,7 +15,7 @@ condition's screen carries, not how people will do. One call per chapter::
 """
 from .agents import AGENTS, AGENT_LABELS, Task, learning_curve, summarize
 from .jobs import BACKENDS, map_jobs, shutdown
-from .report import (CAVEAT, STUDIES, Simulation, disagreements, figure, power, report, responses, simulate,
+from .results import (CAVEAT, STUDIES, Simulation, disagreements, figure, power, report, responses, simulate,
                      timings)
 
 __all__ = ["AGENTS", "AGENT_LABELS", "Task", "learning_curve", "summarize", "BACKENDS", "map_jobs", "shutdown",

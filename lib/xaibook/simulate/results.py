@@ -1,4 +1,4 @@
-"""One call per chapter: the agents' accuracies per condition beside people's, a figure, a power analysis.
+"""xaibook.simulate.results: one call per chapter: the agents' accuracies per condition beside people's, a figure, a power analysis.
 
 ``simulate(study)`` runs the study's tasks (cached, timed under ``simulate_<study>``);
 ``report(study)`` is the table, ``figure(study)`` the learning curves, ``power(study)`` the
