@@ -47,7 +47,7 @@ def examples(p: Plan, data: dict[str, Split], out: dict, thr: np.ndarray, tasks:
         raise ParameterError(f"strategy={strategy!r}; use one of {STRATEGIES}")
     counts = dict(counts or EXAMPLE_COUNTS)
     bank = out["train"]["features"]
-    queries = out["test"]["features"][torch.as_tensor(tasks["image"].to_numpy())]
+    queries = out["test"]["features"][torch.tensor(tasks["image"].tolist(), dtype=torch.long)]
     rows = []
     for cls in tasks["task_class"].unique():
         cand = _bank_candidates(p, data, out, thr, cls)
@@ -91,8 +91,8 @@ def selection_comparison(p: Plan, out: dict, table: pd.DataFrame, tasks: pd.Data
                 cls = tasks.loc[task, "task_class"]
                 targets = t[(t["class"] == cls) & (t["outcome"] == o)]["image"].to_numpy()
                 if len(targets):
-                    cover.append(sel.coverage(bank[torch.as_tensor(g["bank"].to_numpy())],
-                                              test[torch.as_tensor(targets)]).mean())
+                    cover.append(sel.coverage(bank[torch.tensor(g["bank"].tolist(), dtype=torch.long)],
+                                              test[torch.tensor(targets.tolist(), dtype=torch.long)]).mean())
             sub = ex[ex["outcome"] == o]
             rows.append({"strategy": strategy, "outcome": o, "distance to task": sub["distance"].mean(),
                          "coverage distance": float(np.mean(cover)) if cover else float("nan"),
@@ -148,7 +148,7 @@ def relevance_measurements(p: Plan, data: dict[str, Split], sample: pd.DataFrame
     ``on_context``: on the rails (scenes only), beside each region's share of the image area.
     """
     test = data["test"]
-    idx = torch.as_tensor(sample["image"].to_numpy())
+    idx = torch.tensor(sample["image"].tolist(), dtype=torch.long)
     cmap = test.class_map[idx]
     target = torch.as_tensor([class_index(p, c) + 1 for c in sample["class"]])[:, None, None]
     own = cmap == target

@@ -18,8 +18,7 @@ from .screens import CONDITIONS, OUTCOME_WORDS, compose, _map_tile, _tile
 
 
 def _data(m) -> str:
-    p = getattr(m, "plan", m)
-    return f"{p.source}, {p.describe()}"
+    return getattr(m, "plan", m).short()
 
 
 def scene_grid(data: dict, p, n: int = 12):

@@ -77,6 +77,11 @@ class Plan(runs.Plan):
     task_classes: tuple = TASK_CLASSES
     seed: int = 0
 
+    def short(self) -> str:
+        """A caption-length description: source, network, image side, scale."""
+        net = "VGG16" if self.widths is None else "small VGG"
+        return f"{self.source}, {net} trained here at {self.image_size} px"
+
     def describe(self) -> str:
         net = "VGG16" if self.widths is None else f"small VGG (widths {', '.join(map(str, self.widths))})"
         return (f"scale {self.scale}, source {self.source}: {net} at {self.image_size} px, "
