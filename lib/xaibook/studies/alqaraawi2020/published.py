@@ -155,7 +155,8 @@ def implied_counts() -> pd.DataFrame:
 def outcome_table() -> pd.DataFrame:
     """Forecast accuracy per outcome type and saliency-map group, printed where printed, else derived.
 
-    Printed: TP/FN/FP over all participants (Sec. 4.2), FN and FP with saliency maps (Sec. 7).
+    Printed: TP/FN/FP over all participants (Sec. 4.2); FN and FP of Sec. 7, which names no group,
+    read here as the saliency-map group's (an inference).
     Derived from :func:`implied_counts`: the group without maps (all minus shown), and TP with
     maps (the Sec. 4.1 total of the shown group minus its FN and FP counts).
     """
