@@ -69,8 +69,8 @@ def outcome_chart(table: pd.DataFrame | None = None) -> alt.TopLevelMixin:
     chart = alt.layer(bars, chance).properties(
         width=320, height=220,
         title="Forecasts of the CNN's errors stay below chance (dashed), with or without maps")
-    return charts.provenance(chart, data="published: alqaraawi2020 Sec. 4.2, Sec. 7 (read as the map group); pale bars computed from "
-                                         "published Sec. 4.1, 4.2, 7", scale="n/a")
+    return charts.provenance(chart, data="published: alqaraawi2020 Sec. 4.2, Sec. 7 (read as the map group); "
+                                         "pale bars computed from published Sec. 4.1, 4.2, 7", scale="n/a")
 
 
 def power_chart(ns: Sequence[int] | None = None) -> alt.TopLevelMixin:
