@@ -224,3 +224,17 @@ def test_voc_missing_parts_name_the_expected_layout(tmp_path):
 def test_voc_count_sentence():
     assert "match no sum" in alq_data.voc_count_check(19714)
     assert "equal VOC2012 train + VOC2012 val + VOC2007 test" in alq_data.voc_count_check(16492)
+
+
+def test_findings_read_the_published_tables():
+    from xaibook.data import published
+    from xaibook.studies.alqaraawi2020 import report
+
+    f = report.findings("forecasts")
+    shown = published.ref("alqaraawi2020_descriptives", outcome="forecast_accuracy", level="shown", statistic="mean")
+    assert f"{shown.value:.1f} %" in f and "F(1,60) = 4.191, p = 0.045" in f
+    assert "p < 0.01" in report.findings("features")
+    e = report.findings("errors")
+    assert "Sec. 7" in e and "inference" in e
+    with pytest.raises(ParameterError, match="part"):
+        report.findings("discussion")

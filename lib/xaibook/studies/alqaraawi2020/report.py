@@ -113,3 +113,91 @@ def closing_note(aps: pd.DataFrame, timings: pd.DataFrame, p) -> str:
             f"{now:.0f} s in this run. The `default` scale is meant to stay under 5 minutes on a 2-core CPU from an "
             "empty cache and under 30 s warm; `paper` (a full VGG16) is meant for one GPU "
             "(`benchmarks/device_check.py` runs `pipeline.run_pipeline()` there).")
+
+
+def _test(outcome: str, term: str) -> pd.Series:
+    t = published_tests()
+    return t[(t["outcome"] == outcome) & (t["term"] == term)].iloc[0]
+
+
+def _stat(r: pd.Series) -> str:
+    df = f"{int(r['df1'])},{int(r['df2'])}" if pd.notna(r["df2"]) else f"{int(r['df1'])}"
+    p = f"{r['p']:.3f}" if r["p_relation"] == "=" else f"{r['p']:g}"
+    return f"{r['statistic_name']}({df}) = {r['statistic']:.3f}, p {r['p_relation']} {p}"
+
+
+def findings(part: str) -> str:
+    """The paper's results in words, every number read from ``data/published`` (Sec. 3.1.1, 4, 7).
+
+    ``part``: ``"model"``, ``"explanations"``, ``"task"``, ``"conditions"`` (Sec. 3), ``"forecasts"``,
+    ``"features"`` or ``"errors"`` (Sec. 4, 5.1, 7).
+    """
+    from ...data import published
+    from ...errors import ParameterError
+    from .published import marginal_means, published_design, published_outcomes
+
+    m = marginal_means().set_index(["outcome", "level"])["mean"]
+    if part == "model":
+        ap = {k: published.ref("alqaraawi2020_design", quantity=k).value
+              for k in ("ap_train", "ap_validation", "ap_test_voc2007")}
+        return (f"**Model.** A VGG16 network pre-trained on ImageNet was fine-tuned for multi-label classification on "
+                f"PASCAL VOC 2012 ({int(published_design()['voc_classes'])} classes). It reached an average precision of "
+                f"{ap['ap_train']:g} on the training set, {ap['ap_validation']:g} on the validation set and "
+                f"{ap['ap_test_voc2007']:g} on the VOC 2007 test set, deliberately short of the state of the art so that "
+                "it would make instructive mistakes. Each class has its own decision threshold, chosen to maximise the "
+                "F1 score on the training set.")
+    if part == "forecasts":
+        a, s, i = (_test("forecast_accuracy", t) for t in ("saliency_maps", "scores", "saliency_maps:scores"))
+        k = _test("confidence", "condition")
+        return (f"**Forecasts.** With saliency maps, participants forecast the network's output correctly in "
+                f"{m[('forecast_accuracy', 'shown')]:.1f} % of the tasks, without them in "
+                f"{m[('forecast_accuracy', 'omitted')]:.1f} % (two-way ANOVA, {_stat(a)}, eta squared = "
+                f"{a['eta_squared']:.3f}). Scores had no significant effect ({_stat(s)}) and there was no interaction "
+                f"({_stat(i)}). Confidence did not differ between the conditions (Kruskal-Wallis {_stat(k)}).")
+    if part == "features":
+        a = _test("saliency_feature_ratio", "saliency_maps")
+        return (f"**Features.** In the free-text answers, participants who had seen maps named a much larger share of "
+                f"features that a map can highlight, such as legs, ears or outline, rather than general image "
+                f"attributes such as background, colour or contrast ({m[('saliency_feature_ratio', 'shown')]:.1f} % "
+                f"against {m[('saliency_feature_ratio', 'omitted')]:.1f} %; {_stat(a)}, eta squared = "
+                f"{a['eta_squared']:.3f}; {int(published_design()['excluded_from_feature_analysis'])} participants "
+                "were excluded from this analysis).")
+    if part == "errors":
+        o = published_outcomes().set_index(["quantity", "outcome_type", "saliency_maps"])["percent"]
+        acc = lambda t, g="all": o[("forecast_accuracy", t, g)]  # noqa: E731
+        return (f"**Errors of the network.** Across all conditions, participants were good at forecasting the "
+                f"network's correct detections ({acc('TP'):.1f} % for TP) and worse than chance at forecasting its "
+                f"errors ({acc('FP'):.1f} % for FP, {acc('FN'):.1f} % for FN). In "
+                f"{o[('predicted_system_correct', 'all', 'all')]:.1f} % of all forecasts they said the network would be "
+                f"right, while it was right on {o[('system_correct', 'all', 'all')]:.1f} % of the task images. The "
+                f"conclusion (Sec. 7) adds error forecasts of {acc('FN', 'shown'):.1f} % (FN) and "
+                f"{acc('FP', 'shown'):.1f} % (FP) without saying for which group; they fit the group that saw maps, and "
+                "this chapter reads them so (an inference, not a statement of the paper).")
+    d = published_design()
+    n = {k: int(d[k]) for k in ("task_images", "task_images_per_class", "task_tp_per_class", "task_fn_per_class",
+                                "task_fp_per_class", "examples_per_task", "examples_tp", "examples_fn", "examples_fp",
+                                "confidence_scale_points", "scores_shown_top", "participants",
+                                "participants_per_condition", "lrp_alpha", "lrp_beta")}
+    if part == "explanations":
+        return (f"**Explanations.** Saliency maps came from LRP with the alpha-beta rule (alpha = {n['lrp_alpha']}, "
+                f"beta = {n['lrp_beta']}), chosen over LIME after pilot studies because it follows object contours. "
+                "Red marks evidence for the class, blue evidence against it.")
+    if part == "task":
+        return (f"**Task.** Each participant worked through {n['task_images']} task images from the held-out test set, "
+                f"{n['task_images_per_class']} for the class *cat* and {n['task_images_per_class']} for *horse*, each "
+                f"class with {n['task_tp_per_class']} true positives (TP), {n['task_fn_per_class']} false negatives (FN) "
+                f"and {n['task_fp_per_class']} false positives (FP); all had mid-range scores. Next to every task image "
+                f"were {n['examples_per_task']} training images that were closest to it in the network's "
+                f"penultimate-layer embedding: {n['examples_tp']} TP, {n['examples_fn']} FN and {n['examples_fp']} FP, "
+                "each labelled with its outcome. Participants listed features they thought the network was sensitive "
+                "to, forecast whether it would recognise the object in the task image, and rated their confidence on "
+                f"a {n['confidence_scale_points']}-point scale. Maps (and scores) were shown for the examples only, "
+                "never for the task image.")
+    if part == "conditions":
+        return (f"**Conditions and participants.** A 2 x 2 between-group design crossed *saliency maps* (shown or "
+                f"omitted) with *scores* (a bar chart of the top {n['scores_shown_top']} class scores, shown or "
+                f"omitted). {n['participants']} participants with a degree in computing or engineering were recruited "
+                f"on Prolific, {n['participants_per_condition']} per condition, paid £{d['payment']:g} plus "
+                f"£{d['bonus_per_correct']:.2f} per correct forecast.")
+    raise ParameterError(f"part={part!r}; use 'model', 'explanations', 'task', 'conditions', 'forecasts', "
+                         "'features' or 'errors'")
