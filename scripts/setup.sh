@@ -46,4 +46,27 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
     "$PY" -m pip install -q -e "$ROOT[$EXTRAS]"
     echo "$WANT" > "$STAMP"
 fi
+# The browser side: jsPsych (the study kit) and MathJax (the book, offline) from web/'s lockfile,
+# and Debian's Chromium for the browser tests. As root, missing system packages come from apt-get.
+if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    NEED=""
+    command -v npm >/dev/null 2>&1 || NEED="$NEED nodejs npm"
+    [ -x /usr/bin/chromium ] || NEED="$NEED chromium"
+    if [ -n "$NEED" ]; then
+        echo "[setup] installing$NEED (apt-get)"
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $NEED >/dev/null; } \
+            || echo "[setup] warning: apt-get could not install$NEED; browser tests will skip without Chromium"
+    fi
+fi
+if command -v npm >/dev/null 2>&1; then
+    LOCK_STAMP="$ROOT/web/node_modules/.xaibook-lock"
+    WANT_LOCK="$(sha256sum "$ROOT/web/package-lock.json" | cut -c1-16)"
+    if [ ! -f "$LOCK_STAMP" ] || [ "$(cat "$LOCK_STAMP")" != "$WANT_LOCK" ]; then
+        echo "[setup] npm ci in web/ (jsPsych for the study kit, MathJax for the book)"
+        npm ci --prefix "$ROOT/web" --no-audit --no-fund --loglevel=error
+        echo "$WANT_LOCK" > "$LOCK_STAMP"
+    fi
+else
+    echo "[setup] warning: npm not found; install Node.js to export studies and serve MathJax offline"
+fi
 "$PY" -c "import xaibook; print('[setup] xaibook', xaibook.__version__, 'on', xaibook.config.device())"

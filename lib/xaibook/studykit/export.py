@@ -33,7 +33,7 @@ from .. import config
 from ..cache import atomic_write, digest
 from ..errors import DataNotFoundError, ParameterError
 from ..stimuli import GENERIC_COLUMNS, PHASES, load_manifest
-from .studies import spec
+from .studies import KitSpec, spec
 
 #: jsPsych files the study needs: name in ``study/lib`` -> path below ``web/node_modules``.
 LIBRARY_FILES: dict[str, str] = {
@@ -90,10 +90,11 @@ def available_studies() -> list[str]:
 
 
 def select(frame: pd.DataFrame, conditions: Sequence[str] | None = None, trials: int | None = None,
-           seed: int = 0) -> pd.DataFrame:
+           seed: int = 0, unit: str | None = None) -> pd.DataFrame:
     """The screens to export: the chosen conditions and, per condition and phase, ``trials`` trial ids
     drawn with ``seed`` (one ranking of the ids for all conditions, so conditions that share images
-    keep the same ones: a between-subject design shows each group the same images)."""
+    keep the same ones: a between-subject design shows each group the same images). With ``unit`` (a
+    manifest column, e.g. ``task``), ``trials`` counts its values instead, each with all its screens."""
     known = list(dict.fromkeys(frame["condition"]))
     if conditions:
         unknown = [c for c in conditions if c not in known]
@@ -104,6 +105,11 @@ def select(frame: pd.DataFrame, conditions: Sequence[str] | None = None, trials:
         if isinstance(trials, bool) or not isinstance(trials, (int, np.integer)) or trials < 1:
             raise ParameterError(f"trials must be a positive whole number of screens per phase, got {trials!r}")
         rng = np.random.default_rng(seed)
+        if unit is not None:
+            units = list(dict.fromkeys(frame[unit]))
+            chosen = {units[i] for i in rng.permutation(len(units))[:trials]}
+            frame = frame[frame[unit].isin(chosen)]
+            return frame.reset_index(drop=True)
         keep = set()
         for phase in PHASES:
             rows = frame[frame["phase"] == phase]
@@ -126,14 +132,16 @@ def _files(row: dict) -> list[str]:
     return [f for f in (row["stimulus"], row["image"], row["explanation"], *row["examples"]) if f]
 
 
-def _trial(row: dict, pre_column: str | None) -> dict:
+def _trial(row: dict, kit: KitSpec) -> dict:
     """One screen as the browser sees it (answers only on training screens, for their feedback)."""
     out = {k: row[k] for k in ("trial_id", "condition", "phase", "stimulus", "image", "explanation",
                                "examples", "question", "options")}
     out["examples"] = list(out["examples"])
     out["caption"] = _text(row.get("caption"))
-    out["pre_question"] = _text(row.get(pre_column)) if pre_column else ""
+    out["pre_question"] = _text(row.get(kit.pre_column)) if kit.pre_column else ""
     out["answer"] = row["answer"] if row["phase"] == "training" else ""
+    out["group"] = _text(row.get(kit.group_column)) if kit.group_column else ""
+    out["block"] = _text(row.get(kit.block_column)) if kit.block_column else ""
     return out
 
 
@@ -171,8 +179,11 @@ def export(study: str, out: Path | str, *, conditions: Sequence[str] | None = No
         studies = sorted(set(frame["study"]))
         if studies != [study]:
             raise ParameterError(f"{path} holds screens of {studies}, not of study {study!r}")
-        frame = select(frame, conditions, trials, seed)
         kit = spec(study)
+        for column in (kit.group_column, kit.block_column, kit.unit_column):
+            if column and column not in frame.columns:
+                raise ParameterError(f"{path} lacks the column {column!r} the study kit orders {study} by")
+        frame = select(frame, conditions, trials, seed, unit=kit.unit_column)
         lock = kit.lock_ms if lock_ms is None else int(lock_ms)
         key_csv = frame.assign(**{c: [json.dumps(list(v)) for v in frame[c]] for c in ("options", "examples")})
         key_bytes = key_csv.to_csv(index=False).encode()
@@ -196,9 +207,10 @@ def export(study: str, out: Path | str, *, conditions: Sequence[str] | None = No
         "kit_id": kit_id, "study": study, "title": kit.title, "seed": int(seed), "lock_ms": lock,
         "conditions": conds, "consent": list(kit.consent), "instructions": [list(p) for p in kit.instructions],
         "phase_intro": kit.phase_intro, "pre_options": list(kit.pre_options),
-        "followups": [{"name": f.name, "question": f.question, "options": list(f.options)} for f in kit.followups],
-        "trials": [_trial(r, kit.pre_column if kit.pre_column in frame.columns else None)
-                   for r in frame.to_dict("records")],
+        "followups": [{"name": f.name, "question": f.question, "options": list(f.options), "phases": list(f.phases)}
+                      for f in kit.followups],
+        "group_column": kit.group_column or "",
+        "trials": [_trial(r, kit) for r in frame.to_dict("records")],
     }
     text = json.dumps(data, ensure_ascii=True, indent=1).replace("</", "<\\/")
     atomic_write(web / "study-data.js", f"window.XAIBOOK_STUDY = {text};\n".encode())

@@ -5,6 +5,10 @@
   ``npm ci``), so a reader offline sees rendered math instead of raw LaTeX and no CDN request.
 * The chapters' embedded study demos (:func:`xaibook.studykit.demo`), copied from the staging
   folder to ``<html>/studykit/<study>``.
+* No console errors: sphinx-thebe 0.3.1 adds its inline ``const THEBE_JS_URL`` script twice
+  (once with filename None, once with ''; the second throws "already declared"), so repeated
+  scripts are dropped from each page; and
+  the theme's colour mode defaults to ``auto`` (an empty mode makes the theme log an error).
 """
 from __future__ import annotations
 
@@ -54,6 +58,24 @@ def _finished(app, exception) -> None:
             shutil.copytree(study, target)
 
 
+def _script_key(js) -> str:
+    attributes = getattr(js, "attributes", None)
+    return repr((getattr(js, "filename", js) or "", sorted(attributes.items()) if attributes else ()))
+
+
+def _unique_scripts(app, pagename, templatename, context, doctree) -> None:
+    scripts = context.get("script_files")
+    if scripts:
+        seen: set[str] = set()
+        scripts[:] = [js for js in scripts if not (_script_key(js) in seen or seen.add(_script_key(js)))]
+
+
+def _theme_mode(app, config) -> None:
+    config.html_context = {"default_mode": "auto", **(config.html_context or {})}
+
+
 def setup(app):
+    app.connect("config-inited", _theme_mode)
+    app.connect("html-page-context", _unique_scripts, priority=999)  # last: after MathJax's and the theme's
     app.connect("build-finished", _finished)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -28,6 +28,8 @@ class Followup:
     name: str
     question: str
     options: tuple[str, ...]
+    #: the phases whose screens it follows.
+    phases: tuple[str, ...] = ("test",)
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,14 @@ class KitSpec:
     lock_ms: int = 0
     #: the schema's ``dataset`` when the manifest has no ``dataset`` column.
     dataset: str = ""
+    #: a manifest column whose values split a condition into counterbalanced versions (e.g. task
+    #: order): each participant sees one, drawn at random or fixed by the URL parameter of that name.
+    group_column: str | None = None
+    #: a manifest column cutting the study into blocks shown in manifest order (e.g. tasks); within
+    #: a block, phases in order and screens shuffled per phase. Without it: one block.
+    block_column: str | None = None
+    #: a manifest column naming the unit ``trials`` counts (e.g. a task with its example screens).
+    unit_column: str | None = None
     consent: tuple[str, ...] = CONSENT
 
 
@@ -87,9 +97,10 @@ SPECS: dict[str, KitSpec] = {
              "Depending on your group, you may see what the AI attended to (a saliency map), its scores, "
              "both or neither, together with examples it got right and wrong."),
             ("Your task: forecast what the AI will decide for each new image, then say how confident you "
-             "are in your forecast.",),
+             "are in your forecast.",
+             "Before each forecast you will study example images with what the AI decided about them."),
         ),
-        phase_intro=_PHASES,
+        phase_intro={}, group_column="task_order", block_column="task", unit_column="task",
         followups=(Followup("confidence", "How confident are you in your forecast?",
                             ("Not at all confident", "Slightly confident", "Fairly confident", "Very confident")),),
         dataset="PASCAL VOC"),
@@ -103,7 +114,7 @@ SPECS: dict[str, KitSpec] = {
             ("Your task: answer each question about the models, for example which model will work better on "
              "new images, or what a model will decide on an edited image.",),
         ),
-        phase_intro=_PHASES, dataset="Visual Genome"),
+        phase_intro=_PHASES, dataset="Visual Genome", block_column="task"),
     # Sixt, Schuessler, Popescu, Weiss & Landgraf 2022, Sec. 5: which attributes does the model use?
     "sixt2022": KitSpec(
         title="What does the model look at?",

@@ -83,7 +83,7 @@
   }
 
   // ---- data rows: one per finished trial, plus one 'complete' row -----------------------------
-  const COLUMNS = ["kit_id", "study", "participant", "condition", "assignment", "phase", "trial", "trial_id",
+  const COLUMNS = ["kit_id", "study", "participant", "condition", "assignment", "group", "phase", "trial", "trial_id",
     "response", "rt_ms", "pre_response", "pre_rt_ms"].concat(S.followups.map(function (f) { return f.name; }),
     S.followups.map(function (f) { return f.name + "_rt_ms"; }), ["event", "started", "saved", "user_agent"]);
   let jatos = null;
@@ -106,13 +106,32 @@
     if (jatos) { jatos.appendResultData(JSON.stringify(full) + "\n"); }
   }
 
-  // ---- the participant's trials, in seeded order per phase -------------------------------------
+  // ---- the participant's trials: their condition (and group), blocks in manifest order, phases in
+  // order within a block, screens shuffled per phase with a generator seeded by seed and participant
   const rand = generator(hash(String(S.seed) + ":" + state.participant));
-  const mine = S.trials.filter(function (t) { return t.condition === state.condition; });
+  let mine = S.trials.filter(function (t) { return t.condition === state.condition; });
+  if (S.group_column) {
+    const groups = mine.map(function (t) { return t.group; }).filter(function (g, i, all) { return all.indexOf(g) === i; });
+    if (!state.group || groups.indexOf(state.group) < 0) {
+      const fixed = params.get(S.group_column);
+      if (fixed !== null && groups.indexOf(fixed) < 0) {
+        showError("Unknown " + S.group_column + " " + fixed + "; use one of: " + groups.join(", ") + ".");
+        return;
+      }
+      state.group = fixed !== null ? fixed : groups[Math.floor(Math.random() * groups.length)];
+      saveState();
+    }
+    mine = mine.filter(function (t) { return t.group === state.group; });
+  }
+  const blocks = mine.map(function (t) { return t.block; }).filter(function (b, i, all) { return all.indexOf(b) === i; });
   const order = [];
-  PHASES.forEach(function (phase) {
-    shuffled(mine.filter(function (t) { return t.phase === phase; }), rand).forEach(function (t, i) {
-      order.push(Object.assign({ position: i + 1 }, t));
+  const position = { training: 0, validation: 0, test: 0 };
+  blocks.forEach(function (block) {
+    PHASES.forEach(function (phase) {
+      shuffled(mine.filter(function (t) { return t.block === block && t.phase === phase; }), rand).forEach(function (t) {
+        position[phase] += 1;
+        order.push(Object.assign({ position: position[phase] }, t));
+      });
     });
   });
   const done = {};
@@ -157,7 +176,7 @@
         pictures(t) + '<p class="xb-question">' + esc(t.question) + "</p>"),
       on_finish: function (d) { answers.response = t.options[d.response]; answers.rt_ms = d.rt; }
     });
-    S.followups.forEach(function (f) {
+    S.followups.filter(function (f) { return f.phases.indexOf(t.phase) >= 0; }).forEach(function (f) {
       steps.push({
         type: jsPsychHtmlButtonResponse, choices: f.options, button_html: buttonHtml,
         stimulus: screen("followup", t, '<p class="xb-question">' + esc(f.question) + "</p>"),
@@ -178,7 +197,7 @@
     const finish = last.on_finish;
     last.on_finish = function (d) {
       if (finish) { finish(d); }
-      record(Object.assign({ phase: t.phase, trial: t.position, trial_id: t.trial_id }, answers));
+      record(Object.assign({ phase: t.phase, trial: t.position, trial_id: t.trial_id, group: state.group || "" }, answers));
     };
     return { timeline: steps };
   }
