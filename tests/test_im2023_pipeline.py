@@ -4,7 +4,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 
-import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -15,7 +14,6 @@ from xaibook.models.paired import check_pair, train_pair, weights_digest
 from xaibook.stimuli import load_manifest
 from xaibook.studies import im2023
 from xaibook.studies.im2023 import data as task
-from xaibook.studies.im2023 import tasks
 
 
 @pytest.fixture
@@ -161,3 +159,20 @@ def test_trial_manifest_has_seven_conditions_and_both_tasks(cache):
     assert (m["explanation"].ne("") == m["maps_shown"]).all()
     # names carry no answer
     assert not m["image"].str.contains("mislabeled|baseline|flip").any()
+
+
+def test_im_task_cars_beside_buses_and_trains():
+    from xaibook.world import scenes
+
+    plain, off = scenes.im_task(40, seed=5), scenes.im_task(40, seed=5, p_beside=0.0)
+    pd.testing.assert_frame_equal(plain.objects, off.objects)  # off: the very same scenes
+    pd.testing.assert_frame_equal(plain.scenes, off.scenes)
+    on = scenes.im_task(40, seed=5, p_beside=1.0)
+    pos = set(on.scenes.index[on.scenes["true_label"] == 1])
+    extra = on.objects[(on.objects["class"] == "car") & (on.objects["slot"] > 0)]
+    assert set(extra["scene"]) == pos  # one car beside every bus/train
+    last = on.objects.groupby("scene")["slot"].max()
+    assert (extra.set_index("scene")["slot"] == last[sorted(pos)]).all()
+    assert (on.scenes["label"] == on.scenes["true_label"]).all()
+    with pytest.raises(ParameterError, match="p_beside"):
+        scenes.im_task(4, p_beside=1.5)

@@ -23,17 +23,20 @@ from .claims import (oracle_rule, record_all, record_flips, record_items, record
                      record_oracle, record_screens)
 from .data import CONFUSER, POSITIVE, TaskData, labels
 from .figures import calibration_chart, design_chart, flip_chart, mass_chart, power_chart, size_chart
-from .pictures import blur_figure, maps_figure, selection_figure
+from .pictures import blur_figure, data_figure, maps_figure, selection_figure
 from .pipeline import (METHODS, Plan, data_source, evaluate, margins, model_pair, model_pairs, model_table, plan,
-                       run_pipeline, split, timings)
+                       run_pipeline, split, task2_pair, timings)
 from .power import anova_f, comparisons, minimum_detectable_effect, power_by_effect, power_by_size, power_table
 from .published import (ACCESS, EXPLANATIONS, STUDY, published_conditions, published_design, published_findings,
                         record_design)
-from .report import allocation_sentence, reading_sentence
+from .report import (allocation_sentence, calibration_sentence, closing_sentence, mass_sentence, models_sentence,
+                     oracle_sentence, reading_sentence, selection_sentence)
 from .screens import trial_manifest
 from .tasks import calibration, counterfactual_items, explain, flip_table, mask_mass, selection_items, sigma_of
 
 __all__ = [
+    "calibration_sentence", "closing_sentence", "data_figure", "mass_sentence", "models_sentence",
+    "oracle_sentence", "selection_sentence",
     "ACCESS", "CHOICES", "CONFUSER", "EXPLANATIONS", "METHODS", "POSITIVE", "STUDY", "Plan", "TaskData",
     "allocation_sentence", "anova_f", "blur_figure", "calibration", "calibration_chart", "choices_table",
     "comparisons", "counterfactual_items", "data_source", "design_chart", "evaluate", "explain", "flip_chart",
@@ -42,5 +45,5 @@ __all__ = [
     "power_chart", "power_table", "published_conditions", "published_design", "published_findings",
     "reading_sentence", "record_all", "record_design", "record_flips", "record_items", "record_labels",
     "record_mass", "record_models", "record_oracle", "record_screens", "run_pipeline", "selection_figure",
-    "selection_items", "sigma_of", "size_chart", "split", "timings", "trial_manifest",
+    "selection_items", "sigma_of", "size_chart", "split", "task2_pair", "timings", "trial_manifest",
 ]

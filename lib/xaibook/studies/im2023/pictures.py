@@ -68,3 +68,20 @@ def blur_figure(items: pd.DataFrame, test, p: Plan, per_model: int = 4):
         labels.append(name)
     return panels.titled_grid(rows, row_labels=labels, title="Counterfactual items: each image and its blurred copy",
                               caption=panels.provenance(pipeline_data(p), p.scale), title_size=7)
+
+
+def data_figure(train, p: Plan, n: int = 8):
+    """Figure: training images with both label sets (the car-only ones differ), car-only and car-beside first."""
+    from .data import labels
+
+    y0, y1 = labels(train, False), labels(train, True, p.confuser)
+    cars = train.only(p.confuser)
+    beside = [i for i in range(len(train)) if p.confuser in train.scenes["classes"].iloc[i].split("|")
+              and bool(train.scenes["positive"].iloc[i])]
+    rest = [i for i in range(len(train)) if i not in set(cars) | set(beside)]
+    pick = (list(cars[: n // 4]) + beside[: n // 4] + rest)[:n]
+    row = [(_rgb(train.images[i]), f"baseline: {'yes' if y0[i] else 'no'}\nmislabeled: {'yes' if y1[i] else 'no'}")
+           for i in pick]
+    return panels.titled_grid([row[: n // 2], row[n // 2:]], title="Training images and their labels in both sets "
+                              "('yes': bus or train)", caption=panels.provenance(pipeline_data(p), p.scale),
+                              title_size=7)

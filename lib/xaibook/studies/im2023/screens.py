@@ -28,7 +28,7 @@ from PIL import Image, ImageDraw, ImageFont
 from ...stimuli import write_manifest
 from ...viz import overlays
 from . import data as task
-from .pipeline import METHODS, Plan, model_pairs, plan, split
+from .pipeline import METHODS, TASK2_PAIR, Plan, model_pairs, plan, split, task2_pair
 from .published import STUDY, published_conditions
 from .tasks import calibration, counterfactual_items, explain, selection_items, sigma_of
 
@@ -37,7 +37,6 @@ SELECTION_QUESTION = "One of these two models was trained on mislabeled data. Wh
 SELECTION_OPTIONS = ("Model A", "Model B")
 CF_QUESTION = ("{model} answered '{before}' on the image on the left. What will it answer on the image on the "
                "right, where the outlined object is blurred?")
-TASK2_PAIR = 1
 TILE = 112
 EXTRA_COLUMNS = {
     "task": "model selection or counterfactual simulation",
@@ -124,8 +123,8 @@ def trial_manifest(out: str | Path, p: Plan | None = None) -> Path:
     train, test = split("train", p), split("test", p)
     sel = selection_items(pairs, train, p)
     tp = min(TASK2_PAIR, len(pairs) - 1)
-    cal = calibration(pairs[tp], test, p)
-    cf = counterfactual_items(pairs[tp], test, p)
+    cal = calibration(task2_pair(pairs), test, p)
+    cf = counterfactual_items(task2_pair(pairs), test, p)
     conds = _conditions()
     rows = []
     # ------------------------------------------------------------------ task 1: model selection
@@ -143,7 +142,7 @@ def trial_manifest(out: str | Path, p: Plan | None = None) -> Path:
         for method in METHODS:
             sheets = []
             for name, model, col in models:
-                sig = sigma_of(calibration(pr, test, p), "mislabeled" if model is pr.second else "baseline")
+                sig = sigma_of(cal, "mislabeled" if model is pr.second else "baseline")
                 maps = explain(model, train, idx, method, p, sig)
                 sheets.append([(_tile(overlay_map(train.images[int(k)].float() / 255, maps[j])),
                                 answer_text(bool(items[col].iloc[j]))) for j, k in enumerate(idx)])

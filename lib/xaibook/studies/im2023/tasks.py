@@ -20,7 +20,7 @@ from ...metrics.relevance import relevance_mass
 from ...models.paired import Pair, weights_digest
 from ...world.scenes import blur_objects
 from . import data as task
-from .pipeline import METHODS, Plan, margins, plan
+from .pipeline import METHODS, Plan, margins, plan, task2_pair
 from .published import STUDY
 
 MODELS = ("baseline", "mislabeled")
@@ -224,6 +224,8 @@ def counterfactual_items(pair: Pair, test: task.TaskData, p: Plan | None = None)
 def mask_mass(pairs: list[Pair], test: task.TaskData, p: Plan | None = None) -> pd.DataFrame:
     """Per pair, model and method: the mean share of the positive map on the car in car-only test images.
 
+    The oracle of every pair blurs at the strengths calibrated for the task-2 pair (:func:`task2_pair`).
+
     ``area`` is the car's mean share of the image (where a map spread evenly would put its mass).
     Raises an error naming the knob when the test split has fewer car-only images than
     ``mask_mass_images``.
@@ -233,8 +235,8 @@ def mask_mass(pairs: list[Pair], test: task.TaskData, p: Plan | None = None) -> 
                             "test_images or p_car (the share of car scenes among the negatives)")[:p.mask_mass_images]
     masks = torch.stack([test.mask(int(i), p.confuser) for i in idx])
     rows = []
+    cal = calibration(task2_pair(pairs), test, p) if pairs else None
     for i, pr in enumerate(pairs):
-        cal = calibration(pr, test, p)
         for name, m in _members(pr).items():
             for method in METHODS:
                 maps = explain(m, test, idx, method, p, sigma_of(cal, name))
