@@ -78,7 +78,8 @@ def score_bars_figure(m, task: int = 0):
     img = m.data["train"].images[ex["bank"]].permute(1, 2, 0).numpy()
     return panels.titled_grid([[(img, f"example ({cls}: TP)"), (bars, "top-10 scores | threshold")]],
                               title="Scores as participants saw them: top 10 classes, each threshold marked",
-                              caption=panels.provenance(_data(m)), cell=(2.6, 2.4), interpolation="bilinear")
+                              caption=panels.provenance(_data(m)), cell=(2.6, 2.4), interpolation="bilinear",
+                              top=0.8, bottom=0.1)
 
 
 def relevance_chart(meas: pd.DataFrame, m) -> alt.TopLevelMixin:
