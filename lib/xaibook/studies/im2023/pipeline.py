@@ -135,7 +135,7 @@ def model_pairs(p: Plan | None = None) -> list[Pair]:
     from ...progress import bar
 
     p = p or plan()
-    return runs.timed(STUDY, "2 paired models", {"pairs": p.pairs, **_sizes(p)}, lambda: [
+    return runs.timed(STUDY, "2 paired models", {"pairs": p.pairs, **sizes(p)}, lambda: [
         model_pair(seed, p.confuser, p) for seed in bar(range(p.pairs), desc="model pairs", unit="pair")])
 
 
@@ -149,12 +149,18 @@ def task2_pair(pairs: list[Pair]) -> Pair:
 
 
 def margins(model: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
-    """``[N]`` the model's evidence for "bus or train": logit(positive) - logit(negative)."""
+    """``[N]`` the model's evidence for "bus or train": logit(positive) - logit(negative) (cached)."""
+    from ... import cache
+    from ...cache import digest
     from ...models.inference import predict
+    from ...models.paired import weights_digest
 
-    x = images.float() / 255 if images.dtype == torch.uint8 else images
-    logits = predict(model, x, batch_size=256, device=config.device())
-    return logits[:, 1] - logits[:, 0]
+    def compute() -> torch.Tensor:
+        x = images.float() / 255 if images.dtype == torch.uint8 else images
+        logits = predict(model, x, batch_size=256, device=config.device())
+        return logits[:, 1] - logits[:, 0]
+
+    return cache.cached("im2023.margins", {"model": weights_digest(model), "images": digest(images)}, compute)
 
 
 def evaluate(pairs: list[Pair], test: task.TaskData, confuser: str = task.CONFUSER) -> pd.DataFrame:
@@ -184,11 +190,12 @@ def model_table(p: Plan | None = None) -> pd.DataFrame:
     p = p or plan()
     pairs = model_pairs(p)
     test = split("test", p)
-    return runs.timed(STUDY, "2 accuracy and agreement", {"pairs": p.pairs, **_sizes(p)},
+    return runs.timed(STUDY, "2 accuracy and agreement", {"pairs": p.pairs, **sizes(p)},
                       lambda: evaluate(pairs, test, p.confuser))
 
 
-def _sizes(p: Plan) -> dict:
+def sizes(p: Plan) -> dict:
+    """The plan's sizes without the scale's name (a timing key)."""
     return {k: v for k, v in p.sizes().items() if k not in ("scale",)}
 
 
@@ -210,10 +217,9 @@ def run_pipeline() -> pd.DataFrame:
     tasks.flip_table(task2_pair(pairs), test, p)
     cf = tasks.counterfactual_items(task2_pair(pairs), test, p)
     items = tasks.selection_items(pairs, train, p)
-    mass = runs.timed(STUDY, "7 mask mass", {"pairs": p.pairs, **_sizes(p)}, lambda: tasks.mask_mass(pairs, test, p))
+    mass = tasks.mask_mass(pairs, test, p)
     with tempfile.TemporaryDirectory() as out:
-        shown = load_manifest(runs.timed(STUDY, "6 screens", {"pairs": p.pairs, **_sizes(p)},
-                                         lambda: screens.trial_manifest(out)))
+        shown = load_manifest(screens.trial_manifest(out, p))
     claims.record_all(p, train, table, cal, cf, items, mass, shown)
     ledger.write(STUDY)
     return timings()

@@ -116,9 +116,15 @@ def trial_manifest(out: str | Path, p: Plan | None = None) -> Path:
 
     ``p``: the plan (default: the current scale's, :func:`~.pipeline.plan`).
     """
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    from ... import runs
+    from .pipeline import sizes
+
     p = p or plan()
+    return runs.timed(STUDY, "6 screens", sizes(p), lambda: _write(Path(out), p))
+
+
+def _write(out: Path, p: Plan) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
     pairs = model_pairs(p)
     train, test = split("train", p), split("test", p)
     sel = selection_items(pairs, train, p)

@@ -20,7 +20,7 @@ from ...metrics.relevance import relevance_mass
 from ...models.paired import Pair, weights_digest
 from ...world.scenes import blur_objects
 from . import data as task
-from .pipeline import METHODS, Plan, margins, plan, task2_pair
+from .pipeline import METHODS, Plan, margins, plan, sizes, task2_pair
 from .published import STUDY
 
 MODELS = ("baseline", "mislabeled")
@@ -170,6 +170,10 @@ def selection_items(pairs: list[Pair], train: task.TaskData, p: Plan | None = No
     items on whose images the two models' outputs differ somewhere. Pair 0 is the practice item.
     """
     p = p or plan()
+    return runs.timed(STUDY, "4 selection items", sizes(p), lambda: _selection_items(pairs, train, p))
+
+
+def _selection_items(pairs: list[Pair], train: task.TaskData, p: Plan) -> pd.DataFrame:
     rng = np.random.default_rng(p.seed + 101)
     cars = np.zeros(len(train), bool)
     cars[[int(s) for s in train.objects.loc[train.objects["class"] == p.confuser, "scene"].unique()]] = True
@@ -231,6 +235,10 @@ def mask_mass(pairs: list[Pair], test: task.TaskData, p: Plan | None = None) -> 
     ``mask_mass_images``.
     """
     p = p or plan()
+    return runs.timed(STUDY, "7 mask mass", {"pairs": len(pairs), **sizes(p)}, lambda: _mask_mass(pairs, test, p))
+
+
+def _mask_mass(pairs: list[Pair], test: task.TaskData, p: Plan) -> pd.DataFrame:
     idx = task.require_only(test, p.confuser, p.mask_mass_images,
                             "test_images or p_car (the share of car scenes among the negatives)")[:p.mask_mass_images]
     masks = torch.stack([test.mask(int(i), p.confuser) for i in idx])
