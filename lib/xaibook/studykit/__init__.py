@@ -10,7 +10,7 @@ Command line: ``python -m xaibook.studykit export STUDY --out DIR [--conditions 
 """
 from __future__ import annotations
 
-from .export import available_studies, export, library_files, select, study_manifest
+from .build import available_studies, export, library_files, select, study_manifest
 from .studies import SPECS, KitSpec, spec
 
 __all__ = ["SPECS", "KitSpec", "available_studies", "export", "library_files", "select", "spec", "study_manifest"]

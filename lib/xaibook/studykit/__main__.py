@@ -8,7 +8,7 @@ import sys
 from typing import Sequence
 
 from ..errors import XaibookError
-from .export import export
+from .build import export
 
 
 class _Parser(argparse.ArgumentParser):

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .. import config
-from .export import export
+from .build import export
 
 #: The iframe's source, relative to a chapter's page (book/NN_*.html).
 PAGE_PREFIX = "../studykit"

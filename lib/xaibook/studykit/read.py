@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..data import responses
 from ..errors import DataFormatError, DataNotFoundError
-from .export import MARKER, keys_dir, read_key
+from .build import MARKER, keys_dir, read_key
 from .studies import spec
 
 #: Columns every kit file has (written by templates/study.js).
@@ -34,9 +34,9 @@ def _files(paths) -> list[Path]:
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found = sorted(f for f in p.iterdir() if f.suffix in (".csv", ".jsonl", ".txt") and f.is_file())
+            found = sorted(f for f in p.iterdir() if f.suffix in (".csv", ".jsonl") and f.is_file())
             if not found:
-                raise DataNotFoundError(f"{p}: no study-kit file (*.csv, or JATOS *.txt/*.jsonl) in this folder")
+                raise DataNotFoundError(f"{p}: no study-kit file (*.csv, or JATOS results as *.jsonl) in this folder")
             out += found
         elif p.is_file():
             out.append(p)

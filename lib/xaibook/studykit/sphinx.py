@@ -18,7 +18,7 @@ from pathlib import Path
 from sphinx.util import logging
 
 from .demo import staging_dir
-from .export import node_modules
+from .build import node_modules
 
 MATHJAX_PATH = "mathjax/tex-mml-chtml.js"
 #: Parts of MathJax's es5 build the book serves (the combined file loads the rest lazily from these).
