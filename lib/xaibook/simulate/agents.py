@@ -32,7 +32,8 @@ AGENT_LABELS = {"mlp": "MLP on frozen image features + screen", "no-features": "
 class Task:
     """One question of a study, posed to agents in several conditions.
 
-    ``train[c]`` / ``test[c]``: observations ``[N, D_c]`` of condition ``c`` (float32), whose
+    ``train[c]`` / ``test[c]``: observations ``[N, D_c]`` of condition ``c`` (float32), or ``[N, K, D_c]``
+    for a choice among K options (the answer key is then the chosen option's position), whose
     first ``n_features`` columns are the frozen image features (None: every column is image-derived, so
     the features-free agent gives the majority answer); ``train_y`` / ``test_y``: the
     answer key (ints indexing ``answers``); ``test_meta``: one row per test trial (``stimulus``
@@ -74,7 +75,7 @@ class Task:
 def _columns(task: Task, condition: str, agent: str, X: np.ndarray) -> np.ndarray:
     if agent == "mlp":
         return X
-    return X[:, :0] if task.n_features is None else X[:, task.n_features:]
+    return X[..., :0] if task.n_features is None else X[..., task.n_features:]
 
 
 def _model(seed: int, n_train: int):
@@ -82,7 +83,7 @@ def _model(seed: int, n_train: int):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    return make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(32,), alpha=1.0, max_iter=400,
+    return make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(32,), alpha=1.0, max_iter=200,
                                                          learning_rate_init=3e-3, random_state=seed))
 
 
@@ -110,11 +111,17 @@ def fit_predict(task: Task, condition: str, agent: str, n_train: int, seed: int)
     X = _columns(task, condition, agent, np.asarray(task.train[condition], dtype=np.float32))[idx]
     Xt = _columns(task, condition, agent, np.asarray(task.test[condition], dtype=np.float32))
     y = task.train_y[idx]
-    if X.shape[1] == 0 or len(np.unique(y)) < 2:
+    if X.shape[-1] == 0 or (X.ndim == 2 and len(np.unique(y)) < 2):
         return np.full(len(Xt), np.bincount(y).argmax())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return _model(seed, n_train).fit(X, y).predict(Xt)
+        if X.ndim == 2:
+            return _model(seed, n_train).fit(X, y).predict(Xt)
+        # a choice among K options: one network scores every option, the best-scored one is the answer
+        k = X.shape[1]
+        is_answer = (np.arange(k)[None, :] == y[:, None]).ravel().astype(np.int64)
+        net = _model(seed, n_train).fit(X.reshape(-1, X.shape[-1]), is_answer)
+        return net.predict_proba(Xt.reshape(-1, Xt.shape[-1]))[:, 1].reshape(len(Xt), k).argmax(1)
 
 
 def learning_curve(task: Task, sizes: Sequence[int], seeds: Sequence[int],

@@ -40,3 +40,18 @@ def map_channels(maps, images) -> np.ndarray:
     w = m / m.flatten(1).sum(1).clamp(min=1e-8)[:, None, None, None]
     colour = (x * w).flatten(2).sum(2).numpy()
     return np.concatenate([pooled(m, MAP_CELLS), colour.astype(np.float32)], axis=1)
+
+
+def prototypes(images, labels, n_classes: int, cells: int = IMAGE_CELLS) -> np.ndarray:
+    """``[n_classes, D]``: each class's typical look, the mean of its images pooled (zeros for a class without images).
+
+    What a participant knows about a label before the study: the agent's stand-in for the meaning of a class name.
+    """
+    feats = pooled(images, cells)
+    labels = np.asarray(labels)
+    out = np.zeros((n_classes, feats.shape[1]), dtype=np.float32)
+    for c in range(n_classes):
+        m = labels == c
+        if m.any():
+            out[c] = feats[m].mean(0)
+    return out

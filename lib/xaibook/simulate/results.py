@@ -20,7 +20,7 @@ from ..cache import cached, digest
 from ..errors import ParameterError
 from .agents import AGENT_LABELS, Task, learning_curve, summarize
 
-STUDIES = {"nguyen2021": "nguyen", "sixt2022": "sixt"}
+STUDIES = {"nguyen2021": "nguyen", "shen2020": "shen", "sixt2022": "sixt"}
 """The studies with simulated participants and their task modules."""
 CAVEAT = ("Simulation: agent accuracy measures how much task-relevant information a condition's screen "
           "carries (Chen et al. 2022), not how people will do.")
