@@ -29,7 +29,7 @@ from .published import (CATEGORIES, CONDITIONS, STUDY, binomial_reference_sd, de
                         overall_check, paired_table, published_accuracy, published_comparisons, published_design,
                         record_design, record_granularity, record_overall, record_stars, replication_sample_sizes,
                         sd_bounds, workers_per_image)
-from .report import (areas_sentence, bounds_sentence, granularity_sentence, guessability_sentence, mix_sentence,
+from .report import (areas_sentence, bounds_sentence, closing_note, granularity_sentence, guessability_sentence, mix_sentence,
                      overall_sentence, pool_sentence, replication_sentence, shares_sentence)
 from .task import answer_options, guessability, guessability_table, record_guessability
 
@@ -52,7 +52,7 @@ def trial_manifest(out: str | Path) -> Path:
 __all__ = [
     "CATEGORIES", "CATS", "CODE_AREAS", "CONDITIONS", "PAPER_AREAS", "Plan", "STUDY", "TEST_KNOBS", "TRAIN_KNOBS",
     "accuracy_chart", "answer_options", "area_chart", "areas_sentence", "beside_paper", "binomial_reference_sd",
-    "bounds_sentence", "class_embedding", "classifier", "data_source", "design_check", "explain_trials", "explained",
+    "bounds_sentence", "class_embedding", "closing_note", "classifier", "data_source", "design_check", "explain_trials", "explained",
     "gallery_figure", "granularity_check", "granularity_sentence", "ground_truth", "guessability",
     "guessability_chart", "guessability_sentence", "guessability_table", "labelled_images", "misclassified_pool",
     "mix_sentence", "mix_tests", "overall_check", "overall_sentence", "paired_table", "plan", "pool_sentence",

@@ -140,6 +140,6 @@ def gallery_figure(rows, data: str):
     from ...viz import panels
 
     return panels.titled_grid(
-        rows, title="Trial screens of the Int condition: image, EP 20/40/50 %, Grad-CAM, second heatmap "
-                    "(jet, 0 blue to 1 red)",
-        caption=panels.provenance(data), cell=(1.8, 2.0), title_size=6, interpolation="bilinear")
+        rows, title="Trial screens of the Int condition: image, EP masks on black, Grad-CAM, second heatmap",
+        caption=panels.provenance(data), cell=(9.0, 1.75), title_size=7, interpolation="bilinear",
+        top=1 - 0.8 / (1.75 * len(rows) + 0.5), hspace=0.3)

@@ -55,7 +55,7 @@ class Plan(runs.Plan):
     """Sizes of one run, chosen by the scale (``XAIBOOK_SCALE``) and the data side.
 
     ``paper`` is the study's size (200 + 200 images, ResNet-50) and meant for a GPU; ``default``
-    fits a 2-core CPU (a small VGG on 48-px zoo images, 40 + 40 images); ``smoke`` only checks
+    fits a 2-core CPU (a small VGG on 48-px zoo images, 24 + 24 images); ``smoke`` only checks
     that everything runs. Extremal perturbation runs ``ep_iterations`` steps (TorchRay: 800)
     with ``ep_step``-px mask cells; the chapter prints the areas reached beside the targets.
     """
@@ -102,16 +102,16 @@ def plan(source: str | None = None) -> Plan:
     s = config.scale()
     source = source or data_source()
     real = data.side(source).pretrained
-    exp = s.pick(8, 40, 200)
+    exp = s.pick(8, 24, 200)
     return Plan(
         scale=s.name, source=source,
         arch="resnet50" if real or s.name == "paper" else "small_vgg",
         image_size=224 if real else s.pick(32, 48, 96),
         train_images=0 if real else s.pick(192, 1920, 24000),
-        epochs=0 if real else s.pick(1, 6, 15),
+        epochs=0 if real else s.pick(1, 8, 15),
         pool_images=s.pick(64, 1000, 5000) if real else s.pick(160, 960, 4000),
         exp1_images=s.pick(4, 40, 200) if real else exp, exp2_images=s.pick(4, 40, 200) if real else exp,
-        ep_iterations=s.pick(5, 150, 300),
+        ep_iterations=s.pick(5, 100, 300),
         ep_step=s.pick(14, 14, 7) if real else s.pick(4, 4, 4),
         ep_sigma=s.pick(42.0, 42.0, 21.0) if real else s.pick(8.0, 12.0, 12.0),
         ep_batch=s.pick(8, 32, 48),

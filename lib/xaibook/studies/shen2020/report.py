@@ -124,3 +124,18 @@ def guessability_sentence(table: pd.DataFrame) -> str:
             f"{top['category']} ({100 * top['guessable']:.0f} % of {int(top['trials'])} trials). Label semantics "
             "alone thus account for a large part of what the No-Int workers could get right, a part the paper "
             "could not separate from what the maps add or take away.")
+
+
+def closing_note(p, beside: pd.DataFrame, guess: pd.DataFrame, areas: pd.DataFrame, timings: pd.DataFrame) -> str:
+    """The chapter's closing note: this run's scale, the measured shares and baseline, the run's cost."""
+    pooled = beside[beside["set"] == "pooled"].set_index("category")["share"]
+    shares = ", ".join(f"{c} {v:.1f} %" for c, v in pooled.items())
+    rnd = guess.set_index(["variant", "category"]).loc[("random", "Overall"), "guessable"]
+    reached = ", ".join(f"{v:.0f} %" for v in areas.loc[areas["areas"] == "paper", "reached_mean"])
+    cold, now = timings["first_run_s"].sum(), timings["this_run_s"].sum()
+    return (f"*This run* (scale `{p.scale}`, source `{p.source}`): error shares {shares}; wrong label nearest the "
+            f"gold class in {100 * rnd:.0f} % of trials (random distractors); EP areas reached {reached} for the "
+            f"panels titled 20/40/50 %. The pipeline's steps took {cold:.0f} s with a cold cache and {now:.0f} s in "
+            "this run. The `paper` scale (200 + 200 images, a ResNet-50) is meant for a GPU: "
+            "`XAIBOOK_SCALE=paper python -c 'from xaibook.studies.shen2020.pipeline import run_pipeline; "
+            "print(run_pipeline())'` runs every step and writes the ledger.")

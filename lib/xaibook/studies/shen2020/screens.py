@@ -127,14 +127,16 @@ def write_manifest(out: str | Path, clf, labelled, trials: pd.DataFrame, expl: E
     return stimuli.write_manifest(frame, out, extra_columns=EXTRA_COLUMNS)
 
 
-def gallery_rows(labelled, trials: pd.DataFrame, expl: Explanations) -> list[list[tuple[np.ndarray, str]]]:
-    """For each gallery trial: the paper version's six panels, then the code version's."""
+def gallery_rows(labelled, trials: pd.DataFrame, expl: Explanations, size: int = 120) -> list[list[tuple]]:
+    """For each gallery trial, two composed screens (with colour bar): the paper's version, then the
+    released code's; each as ``[(array, title)]`` for :func:`xaibook.viz.panels.titled_grid`."""
     t = trials.set_index("trial_id")
     rows = []
     for tid in expl.gallery_ids:
         image = labelled.load([int(t.loc[tid, "pool_index"])])[0]
-        for version in ("paper", "code"):
-            tiles = panels(image, expl, tid, version)
-            tiles[0] = (tiles[0][0], f"{t.loc[tid, 'true_label']} -> {t.loc[tid, 'ai_label']} ({t.loc[tid, 'category']}, {version})")
-            rows.append(tiles)
+        for version, what in (("paper", "paper: areas 20/40/50 %, SmoothGrad"),
+                              ("code", "released code: areas 0.2/0.35/0.45, gradient")):
+            screen = np.asarray(compose(panels(image, expl, tid, version), size)) / 255.0
+            rows.append([(screen, f"{tid}: gold '{t.loc[tid, 'true_label']}', predicted "
+                                  f"'{t.loc[tid, 'ai_label']}' ({t.loc[tid, 'category']}) - {what}")])
     return rows
