@@ -11,6 +11,7 @@ import pytest
 
 from test_studykit_manifests import BUILDERS, XSS, alqaraawi, nguyen, shen, sixt, study_data
 from xaibook import studykit
+from xaibook.cache import default_cache
 from xaibook.data import responses
 from xaibook.data.responses import read_studykit
 from xaibook.errors import DataFormatError, DataNotFoundError, ParameterError
@@ -75,6 +76,9 @@ def test_export_writes_a_self_contained_offline_study(tmp_path):
     assert meta["kit_id"] == data["kit_id"] and meta["kit_id"].startswith("nguyen2021-")
     assert meta["conditions"] == ["Confidence", "GradCAM"]
     assert "participant=" in (out / "START-HERE.txt").read_text()
+    # the key is kept as an ordinary cache entry: the cache stays a cache others can write to
+    assert [e.name for e in default_cache().entries(kit_export.KEY_ENTRY)]
+    default_cache().save("studykit.test", {"n": 1}, 1, fmt="pkl")
 
 
 def test_export_texts_come_from_the_study_spec(tmp_path):
@@ -201,8 +205,7 @@ def test_read_studykit_finds_the_key_in_the_cache_and_by_argument(tmp_path):
     out = exported(tmp_path, "sixt2022")
     f = fake_run(out, "P1", "INN", out=tmp_path)
     assert len(read_studykit(f)) == len(read_studykit(f, manifest=out))
-    kit_id = study_data(out)["kit_id"]
-    (kit_export.keys_dir() / f"{kit_id}.csv").unlink()
+    assert default_cache().clear(kit_export.KEY_ENTRY) >= 1
     with pytest.raises(DataNotFoundError, match="no answer key"):
         read_studykit(f)
     assert len(read_studykit(f, manifest=out / "key" / "manifest.csv")) == 5  # tutorial, check, 3 attributes

@@ -13,7 +13,7 @@ writes::
     <out>/studykit.json   the kit id, study, conditions, seed and sizes
     <out>/START-HERE.txt  how to run, host and collect the study
 
-The key is also kept in the cache (``<XAIBOOK_CACHE>/studykit/keys/<kit id>.csv``), so
+The key is also kept in the artifact cache (entry ``studykit.key`` by kit id), so
 :func:`xaibook.data.responses.read_studykit` finds it from the CSVs alone.
 """
 from __future__ import annotations
@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .. import config
-from ..cache import atomic_write, digest
+from ..cache import atomic_write, default_cache, digest
 from ..errors import DataNotFoundError, ParameterError
 from ..stimuli import GENERIC_COLUMNS, PHASES, load_manifest
 from .studies import KitSpec, spec
@@ -64,9 +64,23 @@ def library_files() -> dict[str, Path]:
     return files
 
 
-def keys_dir() -> Path:
-    """Where the answer keys of every export are kept, by kit id."""
-    return config.cache_root() / "studykit" / "keys"
+KEY_ENTRY = "studykit.key"
+
+
+def keep_key(kit_id: str, key_csv: bytes) -> None:
+    """Keep an export's answer key in the artifact cache (entry ``studykit.key``, by kit id)."""
+    default_cache().save(KEY_ENTRY, {"kit_id": kit_id}, key_csv, fmt="pkl")
+
+
+def kept_key(kit_id: str) -> pd.DataFrame | None:
+    """The answer key kept for ``kit_id`` (None if this cache has none)."""
+    c = default_cache()
+    if not c.has(KEY_ENTRY, {"kit_id": kit_id}, fmt="pkl"):
+        return None
+    with tempfile.TemporaryDirectory(prefix="studykit-key-") as tmp:
+        path = Path(tmp) / "manifest.csv"
+        path.write_bytes(c.load(KEY_ENTRY, {"kit_id": kit_id}, fmt="pkl"))
+        return read_key(path)
 
 
 def study_manifest(study: str, out: Path | str) -> Path:
@@ -216,8 +230,7 @@ def export(study: str, out: Path | str, *, conditions: Sequence[str] | None = No
     atomic_write(web / "study-data.js", f"window.XAIBOOK_STUDY = {text};\n".encode())
     (out / "key").mkdir()
     atomic_write(out / "key" / "manifest.csv", key_bytes)
-    keys_dir().mkdir(parents=True, exist_ok=True)
-    atomic_write(keys_dir() / f"{kit_id}.csv", key_bytes)
+    keep_key(kit_id, key_bytes)
     counts = {p: int(frame.loc[frame["phase"] == p, "trial_id"].nunique()) for p in PHASES}
     meta = {"kit_id": kit_id, "study": study, "conditions": conds, "seed": int(seed), "lock_ms": lock,
             "screens_per_phase": counts, "kit_version": KIT_VERSION,

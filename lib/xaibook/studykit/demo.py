@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -56,11 +57,11 @@ class Demo:
 def demo(study: str, *, trials: int = 2, conditions: Sequence[str] | None = None, seed: int = 0,
          height: int = 640) -> Demo:
     """Export a demo of ``study`` (``trials`` screens per phase and condition) for the chapter's page."""
-    work = config.cache_root() / "studykit" / "demos" / study
-    out = export(study, work, conditions=conditions, trials=trials, seed=seed)
-    target = staging_dir() / study
-    if target.exists():
-        shutil.rmtree(target)
-    shutil.copytree(out / "study", target)
-    kit_id = json.loads((out / "studykit.json").read_text())["kit_id"]
+    with tempfile.TemporaryDirectory(prefix="studykit-demo-") as tmp:
+        out = export(study, Path(tmp) / study, conditions=conditions, trials=trials, seed=seed)
+        target = staging_dir() / study
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(out / "study", target)
+        kit_id = json.loads((out / "studykit.json").read_text())["kit_id"]
     return Demo(study, kit_id, target, height)

@@ -1,7 +1,7 @@
 """Study-kit CSVs (downloaded by participants, or JATOS's JSON lines) -> the tidy trial table.
 
-The answer key comes from the export's manifest (``key/manifest.csv``, or the copy kept under
-``<XAIBOOK_CACHE>/studykit/keys``), never from the browser: ``correct`` is recomputed here.
+The answer key comes from the export's manifest (``key/manifest.csv``, or the copy kept in the
+artifact cache), never from the browser: ``correct`` is recomputed here.
 Public entry point: :func:`xaibook.data.responses.read_studykit`.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..data import responses
 from ..errors import DataFormatError, DataNotFoundError
-from .build import MARKER, keys_dir, read_key
+from .build import MARKER, kept_key, read_key
 from .studies import spec
 
 #: Columns every kit file has (written by templates/study.js).
@@ -87,9 +87,9 @@ def find_key(kit_id: str, near: Iterable[Path] = (), manifest: Path | str | None
                     continue
                 if found == kit_id:
                     return read_key(folder / "key" / "manifest.csv")
-    kept = keys_dir() / f"{kit_id}.csv"
-    if kept.is_file():
-        return read_key(kept)
+    kept = kept_key(kit_id)
+    if kept is not None:
+        return kept
     raise DataNotFoundError(f"no answer key for study-kit export {kit_id!r}: pass manifest= (the export's folder "
                             f"or its key/manifest.csv), or keep the CSVs inside the export's folder")
 
