@@ -82,9 +82,9 @@ def plan(source: str | None = None, scale: str | None = None) -> Plan:
     side = s.pick(32, 48, 96) if source == "scenes" else s.pick(64, 96, 128)
     sig = tuple(round(v * side / 48, 2) for v in (0.4, 0.5, 0.6, 0.7, 0.8, 1.0, 1.3))
     return Plan(scale=s.name, source=source, image_size=side,
-                train_images=s.pick(160, 1000, 8000), test_images=s.pick(96, 400, 2000),
+                train_images=s.pick(160, 1000, 6000), test_images=s.pick(96, 400, 2000),
                 p_car=0.35, p_beside=0.3, pairs=s.pick(2, 5, 11), confuser=task.CONFUSER,
-                widths=s.pick((8, 16, 32), (16, 32, 64), (32, 64, 128, 256)), epochs=s.pick(4, 6, 12),
+                widths=s.pick((8, 16, 32), (16, 32, 64), (32, 64, 128, 256)), epochs=s.pick(4, 6, 10),
                 batch_size=64, lr=s.pick(3e-3, 2e-3, 1e-3),
                 selection_images=s.pick(4, 8, 8), training_examples=s.pick(2, 4, 8),
                 counterfactual_items=s.pick(6, 16, 40), mask_mass_images=s.pick(6, 40, 200),
