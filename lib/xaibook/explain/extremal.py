@@ -49,7 +49,7 @@ from .. import progress
 from ..errors import ParameterError
 from .gradient import check_choice, check_int, check_number, check_targets, eval_mode, prepare
 
-__all__ = ["extremal_perturbation"]
+__all__ = ["extremal_perturbation", "compressed_schedule"]
 
 NGUYEN_AREAS = (0.025, 0.05, 0.1, 0.2)
 LEARNING_RATE = 0.01
@@ -65,7 +65,8 @@ def extremal_perturbation(model: nn.Module, images: torch.Tensor, targets: torch
                           perturbation: str = "blur", smooth: float = 0.09, max_iter: int = 800,
                           reward: str = "preserve", step: int = 7, sigma: float = 21.0,
                           jitter: bool = True, combine: str | None = "sum", num_levels: int = 8,
-                          batch_size: int = 64, return_details: bool = False):
+                          batch_size: int = 64, return_details: bool = False,
+                          learning_rate: float = LEARNING_RATE, area_weight_growth: float = AREA_WEIGHT_GROWTH):
     """Extremal perturbation masks for a batch, all images x areas optimised together.
 
     Args:
@@ -91,6 +92,10 @@ def extremal_perturbation(model: nn.Module, images: torch.Tensor, targets: torch
         return_details: also return a dict with ``masks`` ``[B,A,H,W]`` (before combining),
             ``reward`` and ``area_term`` ``[B,A]`` at the last iteration and their sum ``energy``
             (TorchRay's ``hist[:, 0, -1]``, ``hist[:, 1, -1]``).
+        learning_rate: SGD step (TorchRay: 0.01).
+        area_weight_growth: factor by which the area-constraint weight (300 at the start)
+            grows per iteration (TorchRay: 1.0035). :func:`compressed_schedule` gives both
+            for running TorchRay's 800-iteration schedule in fewer, larger steps.
 
     Returns:
         The maps, or ``(maps, details)`` with ``return_details=True``.
@@ -106,13 +111,16 @@ def extremal_perturbation(model: nn.Module, images: torch.Tensor, targets: torch
     sigma = check_number("sigma", sigma, 0.0, low_open=True)
     smooth = check_number("smooth", smooth, 0.0)
     batch_size = check_int("batch_size", batch_size, 1)
+    learning_rate = check_number("learning_rate", learning_rate, 0.0, low_open=True)
+    area_weight_growth = check_number("area_weight_growth", area_weight_growth, 1.0)
 
     upsampler = SmoothMaskUpsampler(tuple(images.shape[-2:]), step, sigma, device=images.device)
     chunks = []
     with eval_mode(model):
         for start in range(0, images.shape[0], batch_size):
             chunks.append(_optimise(model, images[start:start + batch_size], targets[start:start + batch_size],
-                                    areas_t, upsampler, perturbation, num_levels, max_iter, reward, jitter))
+                                    areas_t, upsampler, perturbation, num_levels, max_iter, reward, jitter,
+                                    learning_rate, area_weight_growth))
     masks = torch.cat([c[0] for c in chunks])
     reward_t = torch.cat([c[1] for c in chunks])
     area_t = torch.cat([c[2] for c in chunks])
@@ -125,7 +133,8 @@ def extremal_perturbation(model: nn.Module, images: torch.Tensor, targets: torch
     return maps
 
 
-def _optimise(model, images, targets, areas, upsampler, perturbation, num_levels, max_iter, reward, jitter):
+def _optimise(model, images, targets, areas, upsampler, perturbation, num_levels, max_iter, reward, jitter,
+              learning_rate=LEARNING_RATE, area_weight_growth=AREA_WEIGHT_GROWTH):
     """Optimise ``B x A`` masks; returns masks ``[B,A,H,W]``, reward and area term ``[B,A]``."""
     b, a = images.shape[0], len(areas)
     n = b * a
@@ -134,7 +143,7 @@ def _optimise(model, images, targets, areas, upsampler, perturbation, num_levels
     params.requires_grad_(True)
     reference = area_reference(areas, upsampler.numel_out, images.device).repeat(b, 1)  # [N, M]
     mask_targets = targets.repeat_interleave(a)
-    optimizer = torch.optim.SGD([params], lr=LEARNING_RATE, momentum=MOMENTUM, dampening=MOMENTUM)
+    optimizer = torch.optim.SGD([params], lr=learning_rate, momentum=MOMENTUM, dampening=MOMENTUM)
     weight = AREA_WEIGHT
     for t in progress.bar(range(max_iter), desc=f"extremal perturbation ({n} masks)"):
         with torch.enable_grad():
@@ -156,9 +165,22 @@ def _optimise(model, images, targets, areas, upsampler, perturbation, num_levels
         optimizer.step()
         with torch.no_grad():
             params.clamp_(0, 1)
-        weight *= AREA_WEIGHT_GROWTH
+        weight *= area_weight_growth
     return (mask.detach().view(b, a, *mask.shape[-2:]), gain.detach().view(b, a),
             area_term.detach().view(b, a))
+
+
+def compressed_schedule(max_iter: int, reference_iter: int = 800) -> dict[str, float]:
+    """``learning_rate`` and ``area_weight_growth`` that run TorchRay's schedule of
+    ``reference_iter`` iterations in ``max_iter``: steps ``reference_iter / max_iter`` times
+    larger and the area weight growing as fast per step as TorchRay's grows over that many
+    steps, so it ends at TorchRay's final weight (300 x 1.0035^800, about 4,900).
+
+    For CPU-sized runs at TorchRay's mask resolution (cells of 7 px per 224 px of image), where
+    200 iterations of TorchRay's schedule leave the small masks far above their areas."""
+    max_iter = check_int("max_iter", max_iter, 1)
+    factor = check_int("reference_iter", reference_iter, 1) / max_iter
+    return {"learning_rate": LEARNING_RATE * factor, "area_weight_growth": AREA_WEIGHT_GROWTH ** factor}
 
 
 def _reward(logits: torch.Tensor, targets: torch.Tensor, kind: str) -> torch.Tensor:
