@@ -80,8 +80,11 @@ def write_screens(m, out: str | Path) -> Path:
     thr_s = [_sig(t) for t in thr]
     files: dict[tuple, str] = {}
 
-    def save(img: Image.Image, rel: str) -> str:
-        img.save(out / rel, compress_level=1)
+    def save(img: Image.Image, rel: str) -> str:  # screens as JPEG (fast to write), tiles as PNG
+        if rel.endswith(".jpg"):
+            img.save(out / rel, quality=90)
+        else:
+            img.save(out / rel, compress_level=1)
         return rel
 
     # the example screens, once per (example, task class, condition)
@@ -96,7 +99,7 @@ def write_screens(m, out: str | Path) -> Path:
         for cond, (show_map, show_scores) in CONDITIONS.items():
             key = cond.replace(" ", "-")
             screen = compose(img, header, lrp_tile if show_map else None, bars if show_scores else None)
-            files[(b, cls, cond)] = (save(screen, f"screens/{key}-train-{b}-{cls}.png"), base,
+            files[(b, cls, cond)] = (save(screen, f"screens/{key}-train-{b}-{cls}.jpg"), base,
                                      expl if show_map else "")
     rows = []
     for order, first in ORDERS.items():
@@ -107,7 +110,7 @@ def write_screens(m, out: str | Path) -> Path:
             img = _tile(test.images[task["image"]])
             base = save(img, f"images/test-{task['image']}.png")
             question = f"Will the network recognise a {cls} in this image?"
-            screen = save(compose(img, question), f"screens/test-{task['image']}.png")
+            screen = save(compose(img, question), f"screens/test-{task['image']}.jpg")
             c = names.index(cls)
             for cond in CONDITIONS:
                 ex = m.examples[m.examples["task"] == t]
