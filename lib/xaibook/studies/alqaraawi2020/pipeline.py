@@ -315,7 +315,7 @@ def run_pipeline() -> pd.DataFrame:
                           "7 LRP maps measured")
     meas = ex.relevance_measurements(p, m.data, sample, maps)
     with tempfile.TemporaryDirectory() as tmp:
-        runs.timed(STUDY, "8 screens and manifest", {"n": len(m.examples)}, lambda: screens.write_screens(m, tmp))
+        screens.trial_manifest(tmp)
     claims.record_ap(aps, p)
     claims.record_task_counts(m.tasks, p)
     claims.record_readings(ex.readings(meas, p.task_classes, src.context_class), p)

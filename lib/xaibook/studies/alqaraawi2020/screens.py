@@ -137,6 +137,8 @@ def write_screens(m, out: str | Path) -> Path:
 def trial_manifest(out: str | Path) -> Path:
     """The chapter's screens at the current scale (every condition, both orders; examples as
     ``training`` rows, task images as ``test`` rows) written into ``out``; returns the manifest's path."""
+    from ... import runs
     from .pipeline import materials
 
-    return write_screens(materials(), out)
+    m = materials()
+    return runs.timed(STUDY, "8 screens and manifest", {"n": len(m.examples)}, lambda: write_screens(m, out))
