@@ -19,9 +19,12 @@ The chapter's API; the package composes, the mechanics live in world/explain/met
     trials = trial_set(clf, pool, natural, adv)
     expl = explain_trials(clf, trials, pool, p)         # 5 GradCAM, EP, SOD, 3-NN (.explanations)
     export_stimuli({"ImageNet": (trials, expl)})        #   screens + one manifest CSV
+    trial_manifest(out)                                 #   steps 1-5, the screens written into out
     localisation_scores(trials, expl)                   # 6 pointing game, IoU, WSL (.localisation)
     gallery(p)                                          # 7 EfficientNet-Lite0 on real photos
 
+* ``pipeline.run_pipeline()`` runs every step at the run's scale, records the pipeline's
+  ledger claims and returns the per-step timings.
 * :mod:`.figures`: every chart and picture; :mod:`.cli`:
   ``python -m xaibook.studies.nguyen2021 summarize PATH`` prints the per-method summary as CSV.
 """
@@ -41,7 +44,8 @@ from .pipeline import (
     selection_summary, ai_only, Adversarial, adversarial_band, adversarial_set, adversarial_summary, TrialSet,
     trial_set, Classifier, Pool, ZOO_KNOBS, zoo_resnet)
 from .explanations import (
-    explain_ep_part, Explanations, ep_area_table, MapSet, explain_maps, explain_trials, export_stimuli)
+    explain_ep_part, Explanations, ep_area_table, ep_area_summary, MapSet, explain_maps, explain_trials,
+    export_stimuli, trial_manifest)
 from .localisation import (
     METRIC_COLUMNS, localisation_scores, metric_summary, metric_correlations, human_seen_images,
     human_correlations)
@@ -52,7 +56,7 @@ from .figures import (
     stimulus_sheet, metrics_chart, gallery_figure)
 from .claims import (
     record_human_claims, record_classifier_claims, record_bin_claims, record_reweighting_claims,
-    record_ai_only_claims, record_correlation_claims)
+    record_ai_only_claims, record_correlation_claims, record_ep_area_claims)
 from .cli import (
     SUMMARY_COLUMNS, summarize, format_summary, main)
 
@@ -69,11 +73,13 @@ __all__ = [
     "GALLERY_PHOTOS", "MAP_METHODS", "timings", "Plan", "data_source", "plan", "classifier", "image_pool",
     "bin_distribution", "select_natural", "selection_summary", "ai_only", "Adversarial", "adversarial_band",
     "adversarial_set", "adversarial_summary", "TrialSet", "trial_set", "Classifier", "Pool", "ZOO_KNOBS",
-    "zoo_resnet", "Explanations", "ep_area_table", "MapSet", "explain_maps", "explain_trials", "export_stimuli",
+    "zoo_resnet", "Explanations", "ep_area_table", "ep_area_summary", "trial_manifest", "MapSet",
+    "explain_maps", "explain_trials", "export_stimuli",
     "METRIC_COLUMNS", "localisation_scores", "metric_summary", "metric_correlations", "human_seen_images",
     "human_correlations", "Gallery", "gallery", "published_accuracy_chart", "published_bins_chart",
     "reanalysis_chart", "confidence_chart", "ai_only_chart", "stimulus_sheet", "metrics_chart",
     "gallery_figure", "record_human_claims", "record_classifier_claims", "record_bin_claims",
-    "record_reweighting_claims", "record_ai_only_claims", "record_correlation_claims", "SUMMARY_COLUMNS",
+    "record_reweighting_claims", "record_ai_only_claims", "record_correlation_claims", "record_ep_area_claims",
+    "SUMMARY_COLUMNS",
     "summarize", "format_summary", "main"
 ]

@@ -15,7 +15,7 @@ from ...cache import digest
 from ...data import sources
 from ...data.sources import Classifier, Pool
 from ...errors import DataFormatError, ParameterError
-from .pipeline import MAP_METHODS, STUDY, TORCHRAY_EP, Plan, TrialSet, _step
+from .pipeline import MAP_METHODS, STUDY, TORCHRAY_EP, Plan, TrialSet, _step, ep_schedule
 
 
 @dataclass
@@ -135,6 +135,35 @@ def ep_area_table(areas, side: int, step: int, sigma: float) -> pd.DataFrame:
     return pd.DataFrame(cols).round(1)
 
 
+def ep_area_summary(areas: Mapping[str, Any], side: int, step: int, sigma: float) -> pd.DataFrame:
+    """Reached against target for each of EP's four areas, over every image of ``areas`` (dataset ->
+    ``[N, 4]`` mask areas as fractions of the image, :attr:`MapSet.ep_areas`).
+
+    In the paper's unit (Sec. 2.3 via TorchRay: % of the mask with its margin, where a mask
+    that keeps the margin at zero covers ``area * side**2 / (mask with margin)``): ``target (%)``,
+    the mean ``reached (%)``, the smallest and largest mask, ``relative error`` of the mean
+    and the share of masks within 20 % of the target.
+    """
+    import torch
+
+    from ...explain.extremal import NGUYEN_AREAS, SmoothMaskUpsampler
+
+    parts = [torch.as_tensor(a, dtype=torch.float64).reshape(-1, len(NGUYEN_AREAS)) for a in areas.values()]
+    a = torch.cat(parts).numpy() if parts else np.zeros((0, len(NGUYEN_AREAS)))
+    to_full = 100 * side * side / SmoothMaskUpsampler((side, side), step, sigma).numel_out
+    rows = []
+    for j, target in enumerate(NGUYEN_AREAS):
+        got = a[:, j] * to_full
+        t = 100 * target
+        rows.append({"target (%)": t, "reached (%)": got.mean() if len(got) else np.nan,
+                     "smallest (%)": got.min() if len(got) else np.nan,
+                     "largest (%)": got.max() if len(got) else np.nan,
+                     "relative error": got.mean() / t - 1 if len(got) else np.nan,
+                     "masks within 20 %": np.mean(np.abs(got / t - 1) <= 0.2) if len(got) else np.nan,
+                     "masks": len(got)})
+    return pd.DataFrame(rows).round(3)
+
+
 class MapSet(dict):
     """Maps by method name; ``ep_areas`` ``[N, 4]``: the area each EP mask reached (fractions)."""
 
@@ -158,14 +187,16 @@ def _ep_job(clf: Classifier, trials: TrialSet, p: Plan, key: dict, targets) -> t
 
     from ...explain.extremal import NGUYEN_AREAS, extremal_perturbation
 
+    schedule = ep_schedule(p)
     ep_key = {**key, "areas": list(NGUYEN_AREAS), "iterations": p.ep_iterations, "step": p.ep_step,
-              "sigma": p.ep_sigma, "smooth": 0.09}
+              "sigma": p.ep_sigma, "smooth": 0.09, "schedule": schedule}
 
     def ep_chunk(rows):
         r = torch.as_tensor(list(rows))
         m, d = extremal_perturbation(clf.model, trials.images[r], targets[r], areas=NGUYEN_AREAS,
                                      max_iter=p.ep_iterations, step=p.ep_step, sigma=p.ep_sigma, smooth=0.09,
-                                     perturbation="blur", jitter=True, combine="sum", return_details=True)
+                                     perturbation="blur", jitter=True, combine="sum", return_details=True,
+                                     **schedule)
         return {"maps": m.cpu(), "areas": d["masks"].mean(dim=(2, 3)).cpu()}
 
     return ep_key, ep_chunk
@@ -302,3 +333,23 @@ def export_stimuli(sets: Mapping[str, tuple[TrialSet, Explanations]], out: Path 
            "neighbours": digest(np.asarray([",".join(x) for _, e in sets.values() for x in e.neighbour_ids],
                                             dtype=object))}
     return cached("nguyen2021.stimuli", key, write, fmt="dir") / "manifest.csv"
+
+
+def trial_manifest(out: Path | str) -> Path:
+    """Write the chapter's screens (both experiments, every image, the five conditions; the study
+    has a test phase only) into the folder ``out`` with :func:`export_stimuli` (which writes the
+    generic manifest, :func:`xaibook.stimuli.write_manifest`) and return the manifest CSV's path.
+
+    Runs (or reads from the cache) steps 1-5 of the pipeline at ``config.scale()``."""
+    from .human import DATASETS
+    from .pipeline import adversarial_set, classifier, image_pool, plan, select_natural, trial_set
+
+    p = plan()
+    clf = classifier(p)
+    sets = {}
+    for d in DATASETS:
+        pool = image_pool(clf, d, p)
+        natural = select_natural(pool, p.per_bin, p.seed)
+        trials = trial_set(clf, pool, natural, adversarial_set(clf, pool, natural, p))
+        sets[d] = (trials, explain_trials(clf, trials, pool, p))
+    return export_stimuli(sets, out=out)

@@ -90,10 +90,12 @@ class Plan(runs.Plan):
     2-core CPU; ``smoke`` only checks that everything runs. ``None`` for a pool means every image.
 
     Extremal perturbation's mask cells (``ep_step``, upsampler ``ep_sigma`` = 3 cells, in pixels
-    of the model input): TorchRay's 7 px at 224 px (4 px at the zoo's 128 px) need the paper's
-    800 iterations before the masks shrink to their target areas. Below ``paper`` the cells are
-    coarser (4 px at 64 px, 14 px at 224 px), so that 200 iterations (100 in the gallery) come
-    closer; the chapter prints the mask areas reached beside their targets.
+    of the model input) are TorchRay's 7 and 21 px per 224 px of image at every scale (2 and 6 px
+    at the zoo's 64 px, 4 and 12 at 128 px): coarser cells cannot draw a mask as small as 2.5 %
+    (at 4 and 12 px per 64 px the smallest smooth blob covers about 15 % of the image). Below
+    ``paper`` the ``ep_iterations`` steps run TorchRay's 800-iteration schedule in larger steps
+    (:func:`xaibook.explain.extremal.compressed_schedule`, :func:`ep_schedule`); at ``paper`` it
+    is TorchRay's own. The chapter's ledger sets the areas reached beside their targets.
     """
 
     PAPER: ClassVar[dict[str, Any]] = _paper_settings()
@@ -125,7 +127,8 @@ class Plan(runs.Plan):
                                                         train_images=self.train_images, epochs=self.epochs)
         return (f"scale {self.scale}, source {self.source}: {what}; {self.per_bin} images per bin, "
                 f"{self.adversarial_per_bin} adversarial images per E/M/H set, PGD {self.pgd_steps} steps, "
-                f"EP {self.ep_iterations} iterations with {self.ep_step}-px mask cells")
+                f"EP {self.ep_iterations} iterations (TorchRay's {TORCHRAY_EP['iterations']}-iteration schedule) "
+                f"with {self.ep_step}-px mask cells")
 
 
 def data_source() -> str:
@@ -155,9 +158,8 @@ def plan(source: str | None = None) -> Plan:
         adversarial_per_bin=s.pick(1, 3, paper["adversarial_per_bin"]),
         pgd_steps=s.pick(10, paper["pgd_steps"], paper["pgd_steps"]),
         ep_iterations=s.pick(5, 200, TORCHRAY_EP["iterations"]),
-        ep_step=s.pick(TORCHRAY_EP["step"], 2 * TORCHRAY_EP["step"], TORCHRAY_EP["step"]) if real else s.pick(2, 4, 4),
-        ep_sigma=s.pick(TORCHRAY_EP["sigma"], 2 * TORCHRAY_EP["sigma"], TORCHRAY_EP["sigma"]) if real
-        else s.pick(6.0, 12.0, 12.0),
+        ep_step=_ep_cell(src.input_size if real else s.pick(32, 64, 128)),
+        ep_sigma=3.0 * _ep_cell(src.input_size if real else s.pick(32, 64, 128)),
         ep_batch=s.pick(8, 16, 64),
         nn_bank_per_class=s.pick(8, 40, None),
         gallery_photos=s.pick(("chelsea",), ("chelsea", "astronaut"), GALLERY_PHOTOS),
@@ -168,6 +170,19 @@ def plan(source: str | None = None) -> Plan:
 
 def _scaled(pixels_at_224: float, side: int) -> float:
     return pixels_at_224 * side / ORIGINAL_SIDE
+
+
+def _ep_cell(side: int) -> int:
+    """EP's mask cell at an image side: TorchRay's 7 px per 224 px, at least 1 px."""
+    return max(1, round(_scaled(TORCHRAY_EP["step"], side)))
+
+
+def ep_schedule(p: Plan) -> dict[str, float]:
+    """EP's ``learning_rate`` and ``area_weight_growth`` for ``p.ep_iterations`` steps: TorchRay's
+    800-iteration schedule compressed into them (TorchRay's own at ``paper``)."""
+    from ...explain.extremal import compressed_schedule
+
+    return compressed_schedule(p.ep_iterations, TORCHRAY_EP["iterations"])
 
 
 # --------------------------------------------------------------------------------------
@@ -480,3 +495,41 @@ def trial_set(clf: Classifier, pool: Pool, natural: pd.DataFrame, adversarial: A
     masks = pool.masks[torch.as_tensor(pidx)] if pool.masks is not None else None
     imgs = torch.cat(images) if images else torch.zeros(0, 3, clf.input_size, clf.input_size)
     return TrialSet(pool.dataset, t, imgs, [pool.boxes[i] for i in pidx], masks)
+
+
+# --------------------------------------------------------------------------------------
+# everything
+
+
+def run_pipeline() -> pd.DataFrame:
+    """Every ``lib`` step of chapter 1 at ``config.scale()`` (models on ``config.device()``), through the
+    cache, in the chapter's order: the reanalysis claims, steps 1-7 and their claims; writes the study's
+    ledger CSV (``config.ledger_dir()``) and returns :func:`timings` (per-step seconds)."""
+    from ... import ledger
+    from . import claims, explanations, gallery, human, localisation
+
+    ledger.forget(STUDY)  # the ledger written is this run's
+    exports = human.exports_dir()
+    answers = human.load_human(exports) if exports is not None else None
+    claims.record_human_claims(answers)
+    p = plan()
+    clf = classifier(p)
+    pools = {d: image_pool(clf, d, p) for d in DATASETS}
+    claims.record_classifier_claims(clf, pools)
+    distribution = bin_distribution(pools)
+    claims.record_bin_claims(distribution, clf)
+    claims.record_reweighting_claims(distribution, clf)
+    natural = {d: select_natural(pools[d], p.per_bin, p.seed) for d in DATASETS}
+    claims.record_ai_only_claims({d: ai_only(pools[d]) for d in DATASETS}, clf)
+    adversarial = {d: adversarial_set(clf, pools[d], natural[d], p) for d in DATASETS}
+    trial_sets = {d: trial_set(clf, pools[d], natural[d], adversarial[d]) for d in DATASETS}
+    expl = {d: explanations.explain_trials(clf, trial_sets[d], pools[d], p) for d in DATASETS}
+    claims.record_ep_area_claims({d: e.maps.ep_areas for d, e in expl.items()}, p)
+    explanations.export_stimuli({d: (trial_sets[d], expl[d]) for d in DATASETS})
+    for d in DATASETS:
+        localisation.localisation_scores(trial_sets[d], expl[d])
+    test = human.apply_exclusion(answers) if answers is not None else None
+    claims.record_correlation_claims(*localisation.human_correlations(clf, test, p))
+    gallery.gallery(p)
+    ledger.write(STUDY)
+    return timings()
