@@ -36,7 +36,8 @@ def _tiny(p, **kw):
 def test_offline_pipeline_end_to_end(tmp_path, monkeypatch):
     monkeypatch.setenv("XAIBOOK_DATA", str(tmp_path / "no-data"))
     assert pl.data_source() == "zoo"
-    p = _tiny(pl.plan())
+    p = pl.plan()  # the smoke plan itself, so that trial_manifest below finds its steps in the cache
+    assert (p.exp1_images, p.exp2_images, p.gallery_trials) == (8, 8, 2)
     clf = pl.classifier(p)
     lab = pl.labelled_images(clf, p)
     assert len(lab.table) == p.pool_images and lab.records is not None
@@ -52,15 +53,15 @@ def test_offline_pipeline_end_to_end(tmp_path, monkeypatch):
     assert (pool.loc[same & (pool["category"] == "other").to_numpy()].empty)
 
     trials = pl.sample_experiments(pool, p)
-    assert len(trials) == 8 and trials["pool_index"].is_unique  # without replacement, experiments disjoint
+    assert len(trials) == 16 and trials["pool_index"].is_unique  # without replacement, experiments disjoint
     e1 = trials[trials["experiment"] == 1]
-    assert sorted(e1["group"].value_counts().tolist()) == [2, 2]
+    assert sorted(e1["group"].value_counts().tolist()) == [4, 4]
     assert (trials.loc[trials["experiment"] == 2, "group"] == "both").all()
     assert pl.sample_experiments(pool, p).equals(trials)  # seeded
 
     expl = shen2020.explain_trials(clf, lab, trials, p)
     n_shown = len(shen2020.explained(trials))
-    assert n_shown == 2 + 4
+    assert n_shown == 4 + 8
     s = p.image_size
     assert expl.ep.shape == (n_shown, 3, s, s) and expl.gradcam.shape == (n_shown, 1, s, s)
     for m in (expl.ep, expl.gradcam, expl.smoothgrad, expl.gradient):
@@ -85,7 +86,7 @@ def test_offline_pipeline_end_to_end(tmp_path, monkeypatch):
     out = tmp_path / "stimuli"
     path = screens.write_manifest(out, clf, lab, trials, expl, options, size=64)
     df = load_manifest(path)
-    assert len(df) == 4 + 2 * 4  # experiment 1 once, experiment 2 in both conditions
+    assert len(df) == 8 + 2 * 8  # experiment 1 once, experiment 2 in both conditions
     assert set(df["condition"]) == {"Int", "No-Int"} and (df["phase"] == "test").all()
     assert all(a in o for a, o in zip(df["answer"], df["options"]))
     assert (df.loc[df["condition"] == "Int", "explanation"] != "").all()
@@ -93,13 +94,26 @@ def test_offline_pipeline_end_to_end(tmp_path, monkeypatch):
     assert set(pl.timings()["step"]) >= {"1 classifier", "2 misclassified pool", "4 explanations"}
 
 
+def test_trial_manifest_convention(tmp_path, monkeypatch):
+    """``shen2020.trial_manifest(out)``: both conditions of both experiments, loadable by the study kit."""
+    monkeypatch.setenv("XAIBOOK_DATA", str(tmp_path / "no-data"))
+    path = shen2020.trial_manifest(tmp_path / "kit")
+    assert path.parent == tmp_path / "kit"
+    df = load_manifest(path)
+    assert set(df["study"]) == {"shen2020"} and set(df["condition"]) == {"Int", "No-Int"}
+    both = df[df["experiment"] == 2].groupby("trial_id")["condition"].nunique()
+    assert (both == 2).all() and (df[df["experiment"] == 1].groupby("trial_id").size() == 1).all()
+    assert all(len(o) == 5 and a in o for a, o in zip(df["answer"], df["options"]))
+    assert (tmp_path / "kit" / "README.txt").is_file()
+
+
 def test_pool_too_small_names_the_count_and_what_to_change(tmp_path, monkeypatch):
     monkeypatch.setenv("XAIBOOK_DATA", str(tmp_path / "no-data"))
-    p = _tiny(pl.plan())
+    p = pl.plan()
     clf = pl.classifier(p)
     lab = pl.labelled_images(clf, p)
     n_wrong = int((~lab.table["correct"]).sum())
-    big = dataclasses.replace(p, exp1_images=60, exp2_images=60)
+    big = dataclasses.replace(p, exp1_images=200, exp2_images=200)
     with pytest.raises(ParameterError) as e:
         pl.misclassified_pool(clf, lab, big)
     msg = str(e.value)

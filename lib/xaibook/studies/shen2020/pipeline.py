@@ -108,7 +108,7 @@ def plan(source: str | None = None) -> Plan:
         arch="resnet50" if real or s.name == "paper" else "small_vgg",
         image_size=224 if real else s.pick(32, 48, 96),
         train_images=0 if real else s.pick(192, 1920, 24000),
-        epochs=0 if real else s.pick(1, 8, 15),
+        epochs=0 if real else s.pick(1, 8, 12),
         pool_images=s.pick(64, 1000, 5000) if real else s.pick(160, 960, 4000),
         exp1_images=s.pick(4, 40, 200) if real else exp, exp2_images=s.pick(4, 40, 200) if real else exp,
         ep_iterations=s.pick(5, 100, 300),
