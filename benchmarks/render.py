@@ -75,6 +75,8 @@ def time_it(fn, repeat: int = 3) -> tuple[float, float]:
     """Best wall-clock time of ``repeat`` runs after a warm-up, and the process CPU time of that run
     (on a shared machine the CPU time shows the cost without other people's load)."""
     fn()  # warm up (caches, allocator, CUDA kernels)
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
     best = (math.inf, math.inf)
     for _ in range(repeat):
         start, cpu = time.perf_counter(), time.process_time()
@@ -83,6 +85,29 @@ def time_it(fn, repeat: int = 3) -> tuple[float, float]:
             torch.cuda.synchronize()
         best = min(best, (time.perf_counter() - start, time.process_time() - cpu))
     return best
+
+
+def scenes(n: int, seed: int = 0) -> tuple[Blocks, torch.Tensor]:
+    """``n`` Two4Two scenes (blocks and background colours) on the CPU."""
+    params = two4two.sample(n, seed=seed)
+    return two4two.blocks_from_params(params), colors.background_rgb(torch.tensor([p.bg_color for p in params]))
+
+
+def images_per_second(blocks: Blocks, background: torch.Tensor, device: torch.device, batch: int,
+                      size: int = 128, supersample: int = 2, repeat: int = 3) -> dict:
+    """Images per second of ``render()`` on ``device``: every scene of ``blocks`` once per timed run,
+    ``batch`` scenes per call (best wall time of ``repeat`` runs after a warm-up; shaded, soft
+    shadows, ``supersample`` x ``supersample`` rays per pixel)."""
+    blocks, background = blocks.to(device), background.to(device)
+    n = blocks.batch
+
+    def run():
+        for s in range(0, n, batch):
+            render(blocks[s:s + batch], background[s:s + batch], size=size, supersample=supersample, device=device)
+
+    wall, cpu = time_it(run, repeat=repeat)
+    return {"device": str(device), "images": n, "batch": batch, "size": size, "supersample": supersample,
+            "repeat": repeat, "seconds": wall, "images_per_s": n / wall}
 
 
 def main() -> None:
@@ -138,20 +163,12 @@ def main() -> None:
     if torch.cuda.is_available():
         gpu = torch.device("cuda")
         n = max(args.n, args.gpu_batch * 4)
-        params = two4two.sample(n, seed=0)
-        gblocks = two4two.blocks_from_params(params).to(gpu)
-        gbg = colors.background_rgb(torch.tensor([p.bg_color for p in params])).to(gpu)
-
-        def run_gpu():
-            for s in range(0, n, args.gpu_batch):
-                render(gblocks[s:s + args.gpu_batch], gbg[s:s + args.gpu_batch], size=128, supersample=2, device=gpu)
-
-        t_gpu, _ = time_it(run_gpu)
-        ips_gpu = n / t_gpu
-        print(f"render() CUDA ({torch.cuda.get_device_name()}): {ips_gpu:8.0f} images/s (batch {args.gpu_batch}; goal >= 5,000)")
+        gblocks, gbg = scenes(n, seed=0)
+        r = images_per_second(gblocks, gbg, gpu, args.gpu_batch)
+        print(f"render() CUDA ({torch.cuda.get_device_name()}): {r['images_per_s']:8.0f} images/s "
+              f"(batch {args.gpu_batch}; goal >= 10,000 on an H100)")
         nb = 16
-        gb = gblocks[:nb].to("cpu")
-        t_base_gpu, _ = time_it(lambda: naive_sphere_tracer(gb, gbg[:nb].cpu()), repeat=1)
+        t_base_gpu, _ = time_it(lambda: naive_sphere_tracer(gblocks[:nb], gbg[:nb]), repeat=1)
         print(f"(the naive baseline is CPU-only here: {nb / t_base_gpu:.2f} images/s)")
 
 
