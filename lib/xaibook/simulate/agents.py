@@ -25,6 +25,8 @@ import pandas as pd
 from ..errors import ParameterError
 
 AGENTS = ("mlp", "no-features")
+SETTINGS = {"hidden": 32, "alpha": 1.0, "max_iter": 200, "learning_rate": 3e-3}
+"""The agents' network (part of every cache key of their results)."""
 AGENT_LABELS = {"mlp": "MLP on frozen image features + screen", "no-features": "MLP on the screen without the image"}
 
 
@@ -83,8 +85,9 @@ def _model(seed: int, n_train: int):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    return make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(32,), alpha=1.0, max_iter=200,
-                                                         learning_rate_init=3e-3, random_state=seed))
+    return make_pipeline(StandardScaler(), MLPClassifier(
+        hidden_layer_sizes=(SETTINGS["hidden"],), alpha=SETTINGS["alpha"], max_iter=SETTINGS["max_iter"],
+        learning_rate_init=SETTINGS["learning_rate"], random_state=seed))
 
 
 def _subsample(y: np.ndarray, n: int, seed: int) -> np.ndarray:

@@ -18,9 +18,9 @@ import pandas as pd
 from .. import config, runs
 from ..cache import cached, digest
 from ..errors import ParameterError
-from .agents import AGENT_LABELS, Task, learning_curve, summarize
+from .agents import AGENT_LABELS, SETTINGS, Task, learning_curve, summarize
 
-STUDIES = {"nguyen2021": "nguyen", "shen2020": "shen", "sixt2022": "sixt"}
+STUDIES = {"nguyen2021": "nguyen", "shen2020": "shen", "alqaraawi2020": "alqaraawi", "sixt2022": "sixt"}
 """The studies with simulated participants and their task modules."""
 CAVEAT = ("Simulation: agent accuracy measures how much task-relevant information a condition's screen "
           "carries (Chen et al. 2022), not how people will do.")
@@ -50,6 +50,7 @@ def _module(study: str):
 
 def _curves(task: Task, sizes, seeds) -> tuple[pd.DataFrame, pd.DataFrame]:
     key = {"study": task.study, "question": task.question, "sizes": list(sizes), "seeds": list(seeds),
+           "agents": SETTINGS,
            "train": digest(*[task.train[c] for c in task.conditions], task.train_y),
            "test": digest(*[task.test[c] for c in task.conditions], task.test_y)}
     return cached(f"simulate.{task.study}.agents", key, lambda: learning_curve(task, sizes, seeds), fmt="pkl")
@@ -79,48 +80,68 @@ def timings(study: str) -> pd.DataFrame:
     return runs.timings(f"simulate_{study}")
 
 
-def _final(sim: Simulation, agent: str = "mlp") -> pd.DataFrame:
-    """The summary at the largest training size, all test trials."""
+def _final(sim: Simulation, agent: str = "mlp", by_group: bool = False) -> pd.DataFrame:
+    """The summary at the largest training size: all test trials, or (``by_group``) each group of them."""
     s = sim.summary
-    s = s[(s["agent"] == agent) & (s["group"] == "all")]
+    s = s[(s["agent"] == agent) & ((s["group"] != "all") if by_group else (s["group"] == "all"))]
     return s[s["n_train"] == s.groupby("question")["n_train"].transform("max")]
 
 
-def report(study: str, **kwargs) -> pd.DataFrame:
-    """Per question and condition: the agents' accuracy (%, largest training size, mean over seeds, 95 %
-    interval), the features-free agent, chance, people's accuracy where published and both rankings."""
+def _people(out: pd.DataFrame, hum: pd.DataFrame | None, by_group: bool) -> pd.DataFrame:
+    """``out`` with people's accuracy (%), its source and population beside each row (first published match;
+    by group: the condition's own row, else the study's row over all conditions)."""
+    cols = {"people": "people (%)", "source": "people: source", "population": "people: population"}
+    if hum is None or hum.empty:
+        return out.assign(**{"people (%)": np.nan, "people: source": "no human data exist"})
+    hum = hum.assign(people=100 * hum["accuracy"])
+    if "group" not in hum:
+        hum = hum.assign(group="all")
+    keys = ["question", "condition"] + (["group"] if by_group else [])
+    if not by_group:
+        hum = hum[hum["group"] == "all"]
+    first = hum.groupby(keys, sort=False)[list(cols)].first().reset_index()
+    merged = out.merge(first, on=keys, how="left")
+    if by_group:
+        pooled = hum[hum["condition"] == "all"].groupby(["question", "group"], sort=False)[list(cols)].first()
+        pooled = out[["question", "group"]].merge(pooled.reset_index(), on=["question", "group"], how="left")
+        for c in cols:
+            merged[c] = merged[c].fillna(pooled[c])
+    merged = merged.rename(columns=cols)
+    merged["people: source"] = merged["people: source"].fillna("not published for this condition")
+    return merged
+
+
+def report(study: str, by_group: bool = False, **kwargs) -> pd.DataFrame:
+    """Per question and condition (and, ``by_group``, per group of test trials: error category, outcome, ...):
+    the agents' accuracy (%, largest training size, mean over seeds, 95 % interval), the features-free agent,
+    chance, people's accuracy where published and both rankings of the conditions."""
     mod = _module(study)
     sim = simulate(study, **kwargs)
-    top, nofeat = _final(sim, "mlp"), _final(sim, "no-features")
+    top, nofeat = _final(sim, "mlp", by_group), _final(sim, "no-features", by_group)
     chance = {t.question: t.chance for t in sim.tasks}
+    keys = ["question", "condition"] + (["group"] if by_group else [])
+    nf = nofeat.set_index(keys)["accuracy"]
     rows = []
     for r in top.itertuples():
-        nf = nofeat[(nofeat["question"] == r.question) & (nofeat["condition"] == r.condition)]["accuracy"]
-        rows.append({"question": r.question, "condition": r.condition, "agents (simulated, %)": 100 * r.accuracy,
+        k = tuple(getattr(r, c) for c in keys)
+        rows.append({**dict(zip(keys, k)), "agents (simulated, %)": 100 * r.accuracy,
                      "95 % interval": f"{100 * r.ci_low:.0f}-{100 * r.ci_high:.0f}",
-                     "agents without image features (simulated, %)": 100 * float(nf.iloc[0]) if len(nf) else np.nan,
+                     "agents without image features (simulated, %)": 100 * float(nf.get(k, np.nan)),
                      "chance (%)": 100 * chance[r.question], "training trials": r.n_train, "seeds": r.seeds,
                      "test trials": r.n_test})
     out = pd.DataFrame(rows)
-    if sim.extras is not None:
+    if sim.extras is not None and not by_group:
         ex = sim.extras.assign(**{"agents (simulated, %)": 100 * sim.extras["accuracy"]})
         out = pd.concat([out, ex[["question", "condition", "agents (simulated, %)", "n_test"]].rename(
             columns={"n_test": "test trials"})], ignore_index=True)
-    hum = mod.human()
-    if hum is None or hum.empty:
-        out["people (%)"] = np.nan
-        out["people: source"] = "no human data exist"
-    else:
-        pivot = hum.assign(people=lambda d: 100 * d["accuracy"]).groupby(["question", "condition"]).agg(
-            people=("people", "first"), source=("source", "first"), population=("population", "first")).reset_index()
-        out = out.merge(pivot, on=["question", "condition"], how="left").rename(
-            columns={"people": "people (%)", "source": "people: source", "population": "people: population"})
-        out["people: source"] = out["people: source"].fillna("not published for this condition")
+    out = _people(out, mod.human(), by_group)
     cond = out["condition"].isin(mod.CONDITIONS)
-    out.loc[cond, "rank (agents)"] = out[cond].groupby("question")["agents (simulated, %)"].rank(ascending=False)
-    out.loc[cond, "rank (people)"] = out[cond].groupby("question")["people (%)"].rank(ascending=False)
+    rank_by = keys[:1] + keys[2:]
+    out.loc[cond, "rank (agents)"] = out[cond].groupby(rank_by)["agents (simulated, %)"].rank(ascending=False)
+    out.loc[cond, "rank (people)"] = out[cond].groupby(rank_by)["people (%)"].rank(ascending=False)
     out = out.round(1)
-    out.attrs["caption"] = f"{CAVEAT} Data: {'; '.join(sim.data)}. Scale: {config.scale().name}."
+    out.attrs["caption"] = (f"{CAVEAT} Data: {'; '.join(sim.data)}. Scale: {config.scale().name}. "
+                            + " ".join(sim.notes))
     return out
 
 
