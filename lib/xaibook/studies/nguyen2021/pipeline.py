@@ -506,7 +506,8 @@ def run_pipeline() -> pd.DataFrame:
     cache, in the chapter's order: the reanalysis claims, steps 1-7 and their claims; writes the study's
     ledger CSV (``config.ledger_dir()``) and returns :func:`timings` (per-step seconds)."""
     from ... import ledger
-    from . import claims, explanations, gallery, human, localisation
+    from . import claims, explanations, human, localisation
+    from .gallery import gallery
 
     ledger.forget(STUDY)  # the ledger written is this run's
     exports = human.exports_dir()
@@ -530,6 +531,6 @@ def run_pipeline() -> pd.DataFrame:
         localisation.localisation_scores(trial_sets[d], expl[d])
     test = human.apply_exclusion(answers) if answers is not None else None
     claims.record_correlation_claims(*localisation.human_correlations(clf, test, p))
-    gallery.gallery(p)
+    gallery(p)
     ledger.write(STUDY)
     return timings()
