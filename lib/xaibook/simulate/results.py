@@ -20,7 +20,8 @@ from ..cache import cached, digest
 from ..errors import ParameterError
 from .agents import AGENT_LABELS, SETTINGS, Task, learning_curve, summarize
 
-STUDIES = {"nguyen2021": "nguyen", "shen2020": "shen", "alqaraawi2020": "alqaraawi", "sixt2022": "sixt"}
+STUDIES = {"nguyen2021": "nguyen", "shen2020": "shen", "alqaraawi2020": "alqaraawi", "im2023": "im",
+           "sixt2022": "sixt"}
 """The studies with simulated participants and their task modules."""
 CAVEAT = ("Simulation: agent accuracy measures how much task-relevant information a condition's screen "
           "carries (Chen et al. 2022), not how people will do.")
