@@ -239,3 +239,38 @@ def test_the_embedded_demo_loads_without_console_errors(tab, tmp_path):
     frame.locator("button:text-is('I agree')").click()
     frame.locator("[data-xb-screen=instructions]").wait_for()
     tab.clean()
+
+
+FAKE_JATOS = """window.__sent = []; window.jatos = {
+  onLoad: function (cb) { cb(); },
+  appendResultData: function (text) { window.__sent.push(text); return Promise.resolve(); },
+  endStudyAjax: function () { window.__ended = true; return Promise.resolve(); }
+};"""
+
+
+def test_on_jatos_each_trial_is_sent_as_it_ends(tab, tmp_path):
+    """Served from a JATOS-like URL (/publix/...), the study loads jatos.js and appends every finished
+    trial; a participant who leaves early leaves a partial record, read back as incomplete."""
+    folder = studykit.export("nguyen2021", tmp_path / "export", manifest=nguyen(tmp_path / "m"))
+    web = folder / "study"
+
+    def serve(route):
+        rel = route.request.url.split("/publix/7/", 1)[1].split("?", 1)[0]
+        if rel == "jatos.js":
+            route.fulfill(body=FAKE_JATOS, content_type="text/javascript")
+        elif (web / rel).is_file():
+            route.fulfill(path=str(web / rel))
+        else:
+            route.fulfill(status=404, body="")
+
+    tab.page.route("http://jatos.test/**", serve)
+    tab.page.goto("http://jatos.test/publix/7/index.html?condition=GradCAM&participant=J1")
+    take_study(tab.page, alternate(folder, "GradCAM"), stop_after=2)
+    sent = tab.page.evaluate("window.__sent")
+    assert len(sent) == 2 and all(s.endswith("\n") for s in sent)
+    results = tmp_path / "jatos-results.jsonl"
+    results.write_text("".join(sent))
+    trials = read_studykit(results, manifest=folder)
+    assert len(trials) == 2 and not trials["complete"].any()
+    assert tab.page.evaluate("window.__ended") is None
+    tab.clean()

@@ -101,6 +101,7 @@
     const full = Object.assign({ kit_id: S.kit_id, study: S.study, participant: state.participant,
       condition: state.condition, assignment: state.assignment, started: state.started,
       saved: new Date().toISOString(), user_agent: navigator.userAgent }, row);
+    COLUMNS.forEach(function (c) { if (full[c] === undefined || full[c] === null) { full[c] = ""; } });
     state.rows.push(full);
     saveState();
     if (jatos) { jatos.appendResultData(JSON.stringify(full) + "\n"); }
