@@ -61,7 +61,9 @@ class Plan(runs.Plan):
     """
 
     PAPER: ClassVar[dict[str, Any]] = {
-        "arch": "ResNet-50 (released code; the paper: 'an image classifier', 78.67 % top-1)",
+        "arch": "ResNet-50 (released code; the paper: 'an image classifier', "
+                f"{published.ref('shen2020_design', 'value', experiment='all', quantity='classifier_top1_accuracy').value:g}"
+                " % top-1)",
         "image_size": 224, "pool_images": "ImageNet val (50,000)", "exp1_images": 200, "exp2_images": 200,
         "ep_iterations": TORCHRAY_EP["iterations"], "ep_step": f"{TORCHRAY_EP['step']} (at 224 px)",
         "ep_sigma": f"{TORCHRAY_EP['sigma']:g} (at 224 px)", "smoothgrad_samples": "50 (SmoothGrad's default)",

@@ -58,12 +58,17 @@ def replication_sentence(table: pd.DataFrame, bounds: pd.DataFrame) -> str:
 # the rebuilt pipeline
 
 
-def pool_sentence(pool: pd.DataFrame, trials: pd.DataFrame, draw: dict) -> str:
-    """The classifier's accuracy, the misclassified pool, the two experiments and the code's draw."""
+def pool_sentence(pool: pd.DataFrame, trials: pd.DataFrame, draw: dict, history: pd.DataFrame | None = None) -> str:
+    """The classifier's accuracy, the misclassified pool, the two experiments and the code's draw
+    (``history``: the training history, whose last validation accuracy is quoted beside)."""
     n1 = int((trials["experiment"] == 1).sum())
     n2 = int((trials["experiment"] == 2).sum())
+    val = ""
+    if history is not None and "val_acc" in history and len(history):
+        val = (f" (on held-out images drawn like its training images: "
+               f"{100 * float(history['val_acc'].iloc[-1]):.1f} %)")
     return (f"The classifier labelled {pool.attrs['pool']} images with a top-1 accuracy of "
-            f"{100 * pool.attrs['accuracy']:.1f} %, leaving {len(pool)} misclassified images. From them, one seeded "
+            f"{100 * pool.attrs['accuracy']:.1f} %{val}, leaving {len(pool)} misclassified images. From them, one seeded "
             f"draw without replacement gives experiment 1 {n1} images ({n1 // 2} per condition) and experiment 2 "
             f"{n2} others. The released code's draw ({draw['drawn']} indices with replacement, the first "
             f"{draw['used']} used) would, on a pool of {draw['pool']} images, have repeated {draw['repeats']} of "
