@@ -242,3 +242,43 @@ def responses(study: str) -> pd.DataFrame:
         parts.append(df)
     out = pd.concat(parts, ignore_index=True)[list(schema.COLUMNS) + ["question"]]
     return schema.validate(out)
+
+
+def sentence(study: str) -> str:
+    """A generated sentence for the chapter: per question, the best condition against the reference, and where
+    agents and people rank conditions differently (Chen et al. 2022's caveat included)."""
+    mod = _module(study)
+    t = report(study)
+    parts = []
+    for q, g in t[t["condition"].isin(mod.CONDITIONS)].groupby("question", sort=False):
+        best = g.loc[g["agents (simulated, %)"].idxmax()]
+        ref = g[g["condition"] == mod.REFERENCE]["agents (simulated, %)"]
+        ref_txt = f" ({mod.REFERENCE}: {ref.iloc[0]:.0f} %)" if len(ref) and best["condition"] != mod.REFERENCE else ""
+        parts.append(f"on \"{q}\" the agents did best with {best['condition']}, {best['agents (simulated, %)']:.0f} % "
+                     f"(chance {best['chance (%)']:.0f} %){ref_txt}")
+    d = disagreements(study)
+    people = t["people (%)"].notna().any()
+    tail = ("; no human accuracies are published for these conditions, so there is no human ranking to compare" if
+            not people else f"; agents and people order {len(d)} pair(s) of conditions differently" if len(d) else
+            "; agents and people order the conditions alike")
+    return (f"Simulated participants (agents trained on world trials, scale {config.scale().name}): "
+            + "; ".join(parts) + tail + ". " + CAVEAT)
+
+
+def show(study: str, **kwargs) -> None:
+    """The chapter's simulation section in one call: the generated sentence, the table beside people's results,
+    the figure, the conditions agents and people order differently, and the replication power analysis."""
+    from IPython.display import Markdown, display
+
+    t = report(study, **kwargs)
+    display(Markdown(sentence(study)))
+    display(Markdown(f"*Table (simulation, not people).* {t.attrs['caption']}"))
+    display(t)
+    display(figure(study))
+    d = disagreements(study)
+    if len(d):
+        display(Markdown("*Pairs of conditions the agents (simulation) and people order differently:*"))
+        display(d)
+    pw = power(study)
+    display(Markdown(f"*Power analysis with the agents' accuracies as the assumed effect.* {pw.attrs['caption']}"))
+    display(pw)
