@@ -318,3 +318,25 @@ def test_labels_with_markup_stay_data(tmp_path):
     text = (out / "study" / "study-data.js").read_text()
     assert "</script" not in text.lower()
     assert any(XSS in t["question"] for t in study_data(out)["trials"])
+
+
+def test_demo_stages_the_study_and_the_book_extension_serves_it_with_mathjax(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from xaibook.studykit import embed as demo_module, sphinx as kit_sphinx
+
+    monkeypatch.setattr(kit_export, "study_manifest", lambda study, out: sixt(Path(out)))
+    monkeypatch.setattr(demo_module, "staging_dir", lambda: tmp_path / "staging")
+    monkeypatch.setattr(kit_sphinx, "staging_dir", lambda: tmp_path / "staging")
+    d = studykit.demo("sixt2022", trials=1)
+    assert (tmp_path / "staging" / "sixt2022" / "index.html").is_file()
+    page = d._repr_html_()
+    assert 'src="../studykit/sixt2022/index.html"' in page and "smoke-scale" in page and d.kit_id in page
+    app = SimpleNamespace(outdir=str(tmp_path / "html"), builder=SimpleNamespace(format="html"))
+    kit_sphinx._finished(app, None)
+    assert (tmp_path / "html" / "studykit" / "sixt2022" / "study-data.js").is_file()
+    assert (tmp_path / "html" / "_static" / "mathjax" / "tex-mml-chtml.js").is_file()
+    assert any((tmp_path / "html" / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").iterdir())
+    # the key stays out of the book and in the cache, so the reader's CSV reads back
+    assert not (tmp_path / "html" / "studykit" / "sixt2022" / "key").exists()
+    assert kit_export.kept_key(d.kit_id) is not None

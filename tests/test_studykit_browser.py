@@ -21,7 +21,7 @@ from xaibook.data.responses import read_studykit
 from xaibook.errors import DataNotFoundError
 from xaibook.studykit import analysis
 from xaibook.studykit.build import available_studies
-from xaibook.studykit.demo import Demo
+from xaibook.studykit.embed import Demo
 from xaibook.studykit.participant import chromium, study_url, take_study
 
 FIRST_GROUP = {"alqaraawi2020": {"task_order": "cats first"}}

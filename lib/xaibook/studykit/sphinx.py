@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sphinx.util import logging
 
-from .demo import staging_dir
+from .embed import staging_dir
 from .build import node_modules
 
 MATHJAX_PATH = "mathjax/tex-mml-chtml.js"

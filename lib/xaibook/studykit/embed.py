@@ -36,6 +36,8 @@ class Demo:
     kit_id: str
     folder: Path
     height: int = 640
+    #: what the demo shows: "<n> screens from this build's <scale>-scale trials (<conditions>)".
+    about: str = ""
 
     @property
     def src(self) -> str:
@@ -48,7 +50,7 @@ class Demo:
                 f'<p><a href="{src}" target="_blank" rel="noopener">Open the study in its own tab</a>. At the '
                 f'end, press <b>Download my answers (CSV)</b>; the file is named '
                 f'<code>studykit-{html.escape(self.kit_id)}-&lt;your id&gt;.csv</code>. '
-                f'Study kit {html.escape(self.kit_id)}.</p></div>')
+                f'{html.escape(self.about)} Study kit {html.escape(self.kit_id)}.</p></div>')
 
     def __repr__(self) -> str:
         return f"Demo({self.study}, kit {self.kit_id}, {self.folder / 'index.html'})"
@@ -63,5 +65,8 @@ def demo(study: str, *, trials: int = 2, conditions: Sequence[str] | None = None
         if target.exists():
             shutil.rmtree(target)
         shutil.copytree(out / "study", target)
-        kit_id = json.loads((out / "studykit.json").read_text())["kit_id"]
-    return Demo(study, kit_id, target, height)
+        meta = json.loads((out / "studykit.json").read_text())
+    screens = ", ".join(f"{n} {p}" for p, n in meta["screens_per_phase"].items() if n)
+    about = (f"Screens per condition: {screens}, drawn from this build's {config.scale().name}-scale trials "
+             f"(conditions {', '.join(meta['conditions'])}, one drawn at random per reader).")
+    return Demo(study, meta["kit_id"], target, height, about)
