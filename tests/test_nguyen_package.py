@@ -113,3 +113,25 @@ def test_training_paused_and_resumed_equals_one_run(tmp_path, monkeypatch):
     a, b = whole.model.state_dict(), resumed.model.state_dict()
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert ng.train_classifier(dataclasses.replace(p, source="imagenet"), 1).endswith("nothing to train")
+
+
+def test_ep_area_summary_in_the_papers_unit():
+    """Areas reached (fractions of the image) in % of the mask with its margin, against Sec. 2.3's targets."""
+    from xaibook.explain.extremal import SmoothMaskUpsampler
+
+    full = SmoothMaskUpsampler((64, 64), 2, 6.0).numel_out
+    on_target = torch.tensor([0.025, 0.05, 0.1, 0.2]) * full / 64 ** 2    # a mask of exactly each area
+    areas = {"ImageNet": torch.stack([on_target, 1.5 * on_target]), "Dogs": on_target[None]}
+    s = ng.ep_area_summary(areas, 64, 2, 6.0)
+    assert list(s["target (%)"]) == [2.5, 5.0, 10.0, 20.0]
+    assert np.allclose(s["reached (%)"], s["target (%)"] * (1 + 1.5 + 1) / 3, atol=1e-3)
+    assert np.allclose(s["largest (%)"], 1.5 * s["target (%)"], atol=1e-3)
+    assert np.allclose(s["masks within 20 %"], 2 / 3, atol=1e-3) and (s["masks"] == 3).all()
+    p = dataclasses.replace(ng.plan("zoo"), image_size=64, ep_step=2, ep_sigma=6.0)
+    ledger.forget("nguyen2021")
+    claims = ng.record_ep_area_claims(areas, p).set_index("claim")
+    assert claims.loc["ep.area_reached.1", "paper"] == 2.5 and claims.loc["ep.area_reached.4", "tolerance"] == 4.0
+    assert claims.loc["ep.area_reached.1", "status"].startswith("within tolerance")   # 2.92 against 2.5 +- 0.5
+    chart = ng.ep_area_chart(areas, p, "hand-made areas").to_dict()
+    assert "hand-made areas" in str(chart)
+    ledger.forget("nguyen2021")

@@ -53,7 +53,7 @@ from .gallery import (
     Gallery, gallery)
 from .figures import (
     published_accuracy_chart, published_bins_chart, reanalysis_chart, confidence_chart, ai_only_chart,
-    stimulus_sheet, metrics_chart, gallery_figure)
+    stimulus_sheet, metrics_chart, gallery_figure, ep_area_chart)
 from .claims import (
     record_human_claims, record_classifier_claims, record_bin_claims, record_reweighting_claims,
     record_ai_only_claims, record_correlation_claims, record_ep_area_claims)
@@ -78,7 +78,7 @@ __all__ = [
     "METRIC_COLUMNS", "localisation_scores", "metric_summary", "metric_correlations", "human_seen_images",
     "human_correlations", "Gallery", "gallery", "published_accuracy_chart", "published_bins_chart",
     "reanalysis_chart", "confidence_chart", "ai_only_chart", "stimulus_sheet", "metrics_chart",
-    "gallery_figure", "record_human_claims", "record_classifier_claims", "record_bin_claims",
+    "gallery_figure", "ep_area_chart", "record_human_claims", "record_classifier_claims", "record_bin_claims",
     "record_reweighting_claims", "record_ai_only_claims", "record_correlation_claims", "record_ep_area_claims",
     "SUMMARY_COLUMNS",
     "summarize", "format_summary", "main"

