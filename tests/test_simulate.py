@@ -131,3 +131,65 @@ def test_figure_names_simulation_data_and_scale(toy_study):
 def test_unknown_study_is_refused():
     with pytest.raises(ParameterError, match="no simulated participants"):
         simulate.report("nobody2099")
+
+
+def test_pooled_features_and_map_channels():
+    from xaibook.simulate.observe import map_channels, pooled, prototypes
+    import torch
+
+    img = torch.zeros(2, 3, 12, 12, dtype=torch.uint8)
+    img[0, 0] = 255                      # image 0 all red
+    img[1, 2, :, 6:] = 255               # image 1 blue on the right half
+    f = pooled(img, cells=2)
+    assert f.shape == (2, 12) and np.allclose(f[0, :4], 1) and np.allclose(f[1, 8:], [0, 1, 0, 1])
+    m = torch.zeros(2, 1, 12, 12)
+    m[:, :, :, 6:] = 1                   # both maps on the right half
+    ch = map_channels(m, img)
+    assert ch.shape == (2, 64 + 3)
+    assert np.allclose(ch[1, -3:], [0, 0, 1]) and np.allclose(ch[0, -3:], [1, 0, 0])
+    p = prototypes(img, np.array([1, 1]), 3, cells=2)
+    assert np.allclose(p[0], 0) and np.allclose(p[1], f.mean(0))
+
+
+def test_published_human_results_are_proportions_with_sources():
+    from xaibook.simulate import alqaraawi, im, nguyen, shen, sixt
+
+    for mod in (nguyen, shen, alqaraawi, sixt):
+        h = mod.human()
+        assert {"question", "condition", "accuracy", "source"} <= set(h.columns) and len(h)
+        assert h["accuracy"].between(0, 1).all() and h["source"].str.startswith("published:").all()
+        assert set(h["condition"]) - {"all"} <= set(mod.CONDITIONS)
+        assert mod.REFERENCE in mod.CONDITIONS
+    assert im.human() is None and im.REFERENCE in im.CONDITIONS
+
+
+def test_sixt_training_sets_carry_the_drawn_bias():
+    from xaibook.simulate import sixt
+    from xaibook.world import two4two
+
+    params = two4two.sample(2000, sampler="unbiased", seed=5)
+    y = np.array([p.obj_name == "stretchy" for p in params])
+    attr = sixt._attribute_classes(params)
+    idx = sixt.training_set(params, [True, False, False, False], 600, 0.9, seed=0)
+    agree = (attr[idx] == y[idx, None]).mean(0)
+    assert agree[0] > 0.8 and abs(agree[1] - 0.5) < 0.1 and abs(agree[2] - 0.5) < 0.1
+    assert len(set(idx.tolist())) == 600
+
+
+def test_im_training_only_conditions_hide_the_maps_at_test():
+    from xaibook.simulate import im
+
+    rng = np.random.default_rng(0)
+
+    def result(n):
+        return {"selection": {"y": rng.integers(0, 2, n), "base": rng.normal(size=(n, 5)).astype(np.float32),
+                              **{m: rng.normal(size=(n, 3)).astype(np.float32) for m in im.METHODS}}}
+
+    results = [result(4) for _ in range(5)]
+    t = im._task("q", ("Model A", "Model B"), "selection", results, 2, 5,
+                 lambda rs: pd.DataFrame({"stimulus": [f"s{i}" for i in range(8)]}), "simulated: toy")
+    blind, full = t.test["SmoothGrad (training only)"], t.test["SmoothGrad (training and evaluation)"]
+    assert np.array_equal(blind[:, :5], full[:, :5]) and np.array_equal(t.test["none"], full[:, :5])
+    assert np.allclose(blind[:, 5:], t.train["SmoothGrad (training only)"][:, 5:].mean(0))
+    assert not np.allclose(full[:, 5:], blind[:, 5:])
+    assert len(t.train_y) == 12 and len(t.test_y) == 8

@@ -182,7 +182,7 @@ def human() -> pd.DataFrame:
     from ..studies.sixt2022 import published_accuracy
 
     t = published_accuracy()
-    t = t[(t["study"] == 2) & t["attribute"].isin(list(ATTRIBUTES))]
+    t = t[(t["study"] == 2) & t["attribute"].isin(list(ATTRIBUTES)) & t["condition"].isin(list(HUMAN_NAMES.values()))]
     back = {v: k for k, v in HUMAN_NAMES.items()}
     return pd.DataFrame({"question": [f"is {a} relevant to the model?" for a in t["attribute"]],
                          "condition": t["condition"].map(back).to_numpy(), "population": "study 2",
