@@ -1,6 +1,6 @@
 """A chapter's "Take the study yourself": a few-trial export embedded in the page.
 
-:func:`demo` exports the study into the book's staging folder ``_build/studykit-demos/<study>``;
+:func:`demo` exports the study into the book's staging folder ``_build/studykit-demos/<scale>/<study>``;
 the book's Sphinx extension (:mod:`xaibook.studykit.sphinx`) copies it to ``<html>/studykit/<study>``
 so the built page (``<html>/book/NN_*.html``) embeds ``../studykit/<study>/index.html``: it runs
 from the built HTML with no server. The end screen offers the reader's answers as a CSV, which
@@ -24,8 +24,9 @@ PAGE_PREFIX = "../studykit"
 
 
 def staging_dir() -> Path:
-    """Where demos wait for the book's build to copy them: ``<project>/_build/studykit-demos``."""
-    return config.project_root() / "_build" / "studykit-demos"
+    """Where demos wait for the book's build to copy them: ``<project>/_build/studykit-demos/<scale>``
+    (per scale, so a smoke build never serves a default build's demos or the reverse)."""
+    return config.project_root() / "_build" / "studykit-demos" / config.scale().name
 
 
 @dataclass(frozen=True)
