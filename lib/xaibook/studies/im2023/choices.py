@@ -39,7 +39,7 @@ CHOICES: tuple[tuple[str, str, str, str], ...] = (
     ("oracle",
      "'simple to understand and highly indicative of the answer' (workshop abstract); the rules are not given",
      "each object's mask weighted by the drop of the model's evidence when that object alone is blurred, as a "
-     "share of the image's evidence",
+     "share of the evidence behind its answer (1: blurring the object flips the answer)",
      "one reading of the abstract's words; it borders on giving the counterfactual answer away, since the "
      "weight is the task's own counterfactual"),
     ("task 1",

@@ -78,7 +78,8 @@ def record_flips(p: Plan, cal: pd.DataFrame) -> None:
 
 def oracle_rule(items: pd.DataFrame) -> float:
     """Share of counterfactual items a reading of the oracle answers: the answer flips exactly when the
-    blurred object's weight reaches the image's whole evidence (``drop / before >= 1``)."""
+    blurred object's weight reaches the whole evidence behind the answer (``drop / before >= 1``, a
+    fully red object)."""
     pred = (items["drop"] / items["before"].where(items["before"] != 0, np.nan)) >= 1
     return float((pred == items["flip"]).mean())
 

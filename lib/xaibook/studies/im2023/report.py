@@ -47,9 +47,9 @@ def calibration_sentence(cal: pd.DataFrame, flips: pd.DataFrame) -> str:
     f = flips.set_index(["model", "object"])["flip_rate"]
     parts = [f"{m} model: sigma {c.loc[m, 'sigma']:g} px, {_pct(c.loc[m, 'flip_rate'])} of {int(c.loc[m, 'objects'])} "
              f"blurred objects flip its answer" for m in c.index]
-    car = [f"{_pct(f[m, 'car alone'])} for the {m} model" for m in c.index if (m, "car alone") in f.index]
-    return ("Calibrated blur: " + "; ".join(parts) + "." + (" Blurring a lone car flips the answer in "
-                                                             + " and ".join(car) + " of its items." if car else ""))
+    car = [f"the {m} model's in {_pct(f[m, 'car alone'])}" for m in c.index if (m, "car alone") in f.index]
+    return ("Calibrated blur: " + "; ".join(parts) + "." + (" Blurring a lone car flips " + " and ".join(car)
+                                                             + " of those items." if car else ""))
 
 
 def selection_sentence(items: pd.DataFrame) -> str:
@@ -58,24 +58,33 @@ def selection_sentence(items: pd.DataFrame) -> str:
     n = len(scored)
     k = int(scored.sum())
     per = int(items.groupby("pair").size().iloc[0])
-    return (f"Each of the {n} scored selection items shows {per} training images; on {k} of the {n} items the two "
-            f"models answer at least one shown image differently, so predictions alone could settle "
-            f"{'it' if k == 1 else 'them'}; on the other {n - k} only the maps can tell the models apart.")
+    head = f"Each of the {n} scored selection items shows {per} training images to both models. "
+    if k == 0:
+        return head + ("On none of them do the two models answer a shown image differently: predictions alone "
+                       "settle no item, only the maps can tell the models apart.")
+    return head + (f"On {k} of them the two models answer at least one shown image differently, so predictions "
+                   f"alone settle {'it' if k == 1 else 'them'}; on the other {n - k} only the maps can tell the "
+                   "models apart.")
 
 
 def oracle_sentence(share: float, n: int) -> str:
     """Step 3 in words: how much of task 2 the oracle answers."""
-    return (f"Reading the oracle by one rule (the answer flips exactly when the blurred object's weight reaches the "
-            f"whole evidence of the image) answers {_pct(share)} of the {n} scored counterfactual items.")
+    return (f"Reading the oracle by one rule (a fully red object flips the answer when blurred: its weight reaches the "
+            f"whole evidence behind the answer) answers {_pct(share)} of the {n} scored counterfactual items.")
 
 
 def mass_sentence(mass: pd.DataFrame) -> str:
     """Step 7 in words: per method, the share of the map on the car for both models."""
-    g = mass.groupby(["method", "model"])["on_car"].mean().unstack()
-    parts = [f"{m}: {_pct(g.loc[m, 'baseline'])} for the baseline model, {_pct(g.loc[m, 'mislabeled'])} for the "
-             f"mislabeled one" for m in g.index]
+    g = mass.groupby(["method", "model"])[["on_car", "level", "empty"]].mean().unstack()
+    parts = [f"{m}: {_pct(g.loc[m, ('on_car', 'baseline')])} for the baseline model, "
+             f"{_pct(g.loc[m, ('on_car', 'mislabeled')])} for the mislabeled one (mean value on the car "
+             f"{g.loc[m, ('level', 'baseline')]:.2f} and {g.loc[m, ('level', 'mislabeled')]:.2f})" for m in g.index]
+    empty = [f"{m} of the {k} model" for m in g.index for k in ("baseline", "mislabeled")
+             if g.loc[m, ("empty", k)] > 0.5]
     return ("Share of the map on the car in car-only images (the car covers "
-            f"{_pct(mass['area'].mean())} of them): " + "; ".join(parts) + ".")
+            f"{_pct(mass['area'].mean())} of them): " + "; ".join(parts) + "."
+            + (f" Mostly empty maps (no evidence for 'bus or train' anywhere, counted as nothing on the car): "
+               + ", ".join(empty) + "." if empty else ""))
 
 
 def closing_sentence(p, table: pd.DataFrame, cal: pd.DataFrame, mass: pd.DataFrame) -> str:

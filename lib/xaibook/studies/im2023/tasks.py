@@ -118,8 +118,10 @@ def explain(model: torch.nn.Module, data: task.TaskData, index, method: str, p: 
     gradient, max over colours), divided by its maximum. Grad-CAM: the model's last convolution's
     ReLU, divided by its maximum. Oracle: every object covering 1 % of the image, weighted by the
     drop of the evidence when it alone is blurred at ``sigma`` (the task's own counterfactual) as a
-    share of the image's evidence (1: blurring it removes all of it; clipped to [-1, 1]),
-    smoothed by ``p.oracle_blur``.
+    share of the evidence behind the model's answer (``drop / before``): positive where the object
+    carries the answer, 1 where blurring it flips the answer, negative where it works against the
+    answer (clipped to [-1, 1]), smoothed by ``p.oracle_blur``. SmoothGrad and Grad-CAM explain the
+    "bus or train" logit whatever the answer; the oracle explains the answer.
     """
     from ... import explain as ex
 
@@ -127,7 +129,8 @@ def explain(model: torch.nn.Module, data: task.TaskData, index, method: str, p: 
         raise ParameterError(f"method={method!r}; use one of {METHODS}")
     index = np.array(index, dtype=np.int64)
     key = {"model": weights_digest(model), "images": digest(data.images[torch.as_tensor(index)]), "method": method,
-           "samples": p.smoothgrad_samples, "noise": p.smoothgrad_noise, "sigma": float(sigma), "blur": p.oracle_blur}
+           "samples": p.smoothgrad_samples, "noise": p.smoothgrad_noise, "sigma": float(sigma), "blur": p.oracle_blur,
+           "oracle": "answer"}
 
     def compute() -> torch.Tensor:
         x = data.float_images(index)
@@ -152,11 +155,12 @@ def explain(model: torch.nn.Module, data: task.TaskData, index, method: str, p: 
             slot[i] = j + 1
             masks[i, j] = (data.instances[int(r.scene)] == int(r.instance)).float()
             weights[i, j] = float(r.drop)
-        scale = torch.zeros(len(index))
+        answer = torch.ones(len(index))  # the evidence behind each image's answer (signed)
         for r in eff.itertuples():
-            scale[pos[int(r.scene)]] = abs(float(r.before))
+            b = float(r.before)
+            answer[pos[int(r.scene)]] = b if abs(b) > 1e-6 else 1e-6
         maps = ex.oracle(None, x, t, masks=masks, weights=weights, blur=p.oracle_blur, normalize=None).cpu()
-        return (maps / scale.clamp(min=1e-6).view(-1, 1, 1, 1)).clamp(-1, 1)
+        return (maps / answer.view(-1, 1, 1, 1)).clamp(-1, 1)
 
     return cache.cached("im2023.maps", key, compute)
 
@@ -230,7 +234,11 @@ def mask_mass(pairs: list[Pair], test: task.TaskData, p: Plan | None = None) -> 
 
     The oracle of every pair blurs at the strengths calibrated for the task-2 pair (:func:`task2_pair`).
 
-    ``area`` is the car's mean share of the image (where a map spread evenly would put its mass).
+    A map with no positive value (e.g. Grad-CAM of a model whose evidence is all against "bus or
+    train") puts nothing on the car: share 0, counted in ``empty``. ``level`` is the map's mean
+    positive value on the car's pixels (SmoothGrad and Grad-CAM divided by their maximum, the
+    oracle in its absolute units). ``area`` is the car's mean share of the image (where a map
+    spread evenly would put its mass).
     Raises an error naming the knob when the test split has fewer car-only images than
     ``mask_mass_images``.
     """
@@ -249,6 +257,8 @@ def _mask_mass(pairs: list[Pair], test: task.TaskData, p: Plan) -> pd.DataFrame:
             for method in METHODS:
                 maps = explain(m, test, idx, method, p, sigma_of(cal, name))
                 r = relevance_mass(maps, masks)
-                rows.append({"pair": i, "model": name, "method": method, "on_car": float(np.nanmean(r["inside"])),
-                             "area": float(r["area"].mean()), "images": len(idx)})
+                level = (maps[:, 0].clamp(min=0) * masks).flatten(1).sum(1) / masks.flatten(1).sum(1).clamp(min=1)
+                rows.append({"pair": i, "model": name, "method": method,
+                             "on_car": float(r["inside"].fillna(0.0).mean()), "empty": float(r["inside"].isna().mean()),
+                             "level": float(level.mean()), "area": float(r["area"].mean()), "images": len(idx)})
     return pd.DataFrame(rows)
