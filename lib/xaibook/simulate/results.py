@@ -66,7 +66,9 @@ def simulate(study: str, backend: str = "inprocess", workers: int = 2, address: 
     s = mod.sizes()
     tasks, extras = runs.timed(f"simulate_{study}", "observations (base models, explanations)",
                                {"sizes": s}, lambda: mod.simulate(backend=backend, workers=workers, address=address))
-    runs_ = runs.timed(f"simulate_{study}", "agents (training sizes x seeds)", {"sizes": s},
+    key = {"sizes": s, "agents": SETTINGS,
+           "tasks": [digest(*[t.train[c] for c in t.conditions], *[t.test[c] for c in t.conditions]) for t in tasks]}
+    runs_ = runs.timed(f"simulate_{study}", "agents (training sizes x seeds)", key,
                        lambda: [_curves(t, s["sizes"], s["seeds"]) for t in tasks])
     scores = pd.concat([r[0] for r in runs_], ignore_index=True)
     answers = pd.concat([r[1] for r in runs_], ignore_index=True)

@@ -9,10 +9,10 @@ best. Besides No-Int and Int (all maps) each map is a condition of its own, to r
 The trials are misclassified images of a fresh zoo test pool (another seed than the chapter's,
 minus any image of the chapter's pool), explained by the chapter's own functions on the
 chapter's classifier with fewer EP iterations (the table says how many). Per option the agent
-sees: the image (frozen features), the true label's and the option's typical look
-(:func:`.observe.prototypes` of the zoo's training images) and their similarity, and the
-condition's maps (pooled, with their map-weighted colour). Test trials are grouped by the
-ground-truth error category C1-C5.
+sees how the image (frozen features) and the true label's typical look (:func:`.observe.prototypes`
+of the zoo's training images) compare with the option's typical look, and, by condition, how far
+each map's weighted colour lies from the option's colour (where the map points, does it look like
+the option?). Test trials are grouped by the ground-truth error category C1-C5.
 """
 from __future__ import annotations
 
@@ -55,16 +55,20 @@ def human() -> pd.DataFrame:
                          "source": "published: Shen & Huang 2020, " + t["source"].astype(str).to_numpy()})
 
 
-def _option_features(img, truth_proto, option_protos, screen_maps) -> np.ndarray:
-    """``[N, 5, D]``: per option the image, the true label's and the option's look, their similarity, the maps."""
-    n, k, _ = option_protos.shape
+CELLS = 3
+
+
+def _option_features(img, truth, options, colours) -> np.ndarray:
+    """``[N, 5, D]``: per option, how the image and the true label's look compare with the option's look (cosine
+    and per-cell absolute difference; the image part first), and how far each map's weighted colour
+    (``colours`` ``[N, G, 3]``, one per map panel) lies from the option's mean colour."""
+    n, k, _ = options.shape
     cos = lambda a, b: (a * b).sum(-1) / np.maximum(np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1), 1e-8)  # noqa: E731
-    parts = [np.repeat(img[:, None], k, 1), np.repeat(truth_proto[:, None], k, 1), option_protos,
-             cos(truth_proto[:, None], option_protos)[..., None], cos(img[:, None], option_protos)[..., None]]
-    if screen_maps is not None:
-        maps = np.repeat(screen_maps[:, None], k, 1)
-        colour = screen_maps[:, None, -3:]
-        parts += [maps, np.abs(option_protos.reshape(n, k, 3, -1).mean(-1) - colour)]
+    parts = [cos(img[:, None], options)[..., None], np.abs(img[:, None] - options),
+             cos(truth[:, None], options)[..., None], np.abs(truth[:, None] - options)]
+    if colours is not None:
+        opt_colour = options.reshape(n, k, 3, -1).mean(-1)
+        parts.append(np.abs(colours[:, None] - opt_colour[:, :, None]).reshape(n, k, -1))
     return np.concatenate(parts, axis=-1).astype(np.float32)
 
 
@@ -76,6 +80,9 @@ def simulate(backend: str = "inprocess", workers: int = 2, address: str | None =
 
     s = sizes()
     p = sh.plan()
+    if p.source != "zoo":
+        raise ParameterError(f"the simulation needs fresh images and class looks from the world; source {p.source!r} "
+                             "is not the offline zoo (unset XAIBOOK_DATA's imagenet to run it offline)")
     clf = sh.classifier(p)
     chapter = sh.labelled_images(clf, p)
     q = dataclasses.replace(p, seed=p.seed + POOL_SEED_OFFSET, pool_images=s["pool"],
@@ -95,16 +102,16 @@ def simulate(backend: str = "inprocess", workers: int = 2, address: str | None =
     opts = sh.answer_options(clf, trials, data.side(q.source).families(clf), q)
     opts = opts[opts["variant"] == "random"].set_index("trial_id").loc[trials["trial_id"]]
     train_imgs = zoo.zoo_dataset("train", n=p.train_images, size=p.image_size, seed=p.seed)
-    protos = prototypes(train_imgs.images, train_imgs.labels.numpy(), len(clf.categories))
+    protos = prototypes(train_imgs.images, train_imgs.labels.numpy(), len(clf.categories), CELLS)
     images = fresh.load(trials["pool_index"].to_numpy())
-    img = pooled(images)
+    img = pooled(images, CELLS)
     truth_proto = protos[trials["label"].to_numpy()]
     option_protos = protos[np.array(opts["options"].tolist())]
-    maps = {m: np.concatenate([map_channels(getattr(expl, a)[:, j:j + 1].float(), images)  # EP: one group per area
-                               for j in range(getattr(expl, a).shape[1])], axis=1) for m, a in MAPS.items()}
+    colours = {m: np.stack([map_channels(getattr(expl, a)[:, j:j + 1].float(), images)[:, -3:]  # EP: one per area
+                            for j in range(getattr(expl, a).shape[1])], axis=1) for m, a in MAPS.items()}
     obs = {"No-Int": _option_features(img, truth_proto, option_protos, None),
-           "Int": _option_features(img, truth_proto, option_protos, np.concatenate([maps[m] for m in MAPS], axis=1)),
-           **{m: _option_features(img, truth_proto, option_protos, maps[m]) for m in MAPS}}
+           "Int": _option_features(img, truth_proto, option_protos, np.concatenate([colours[m] for m in MAPS], 1)),
+           **{m: _option_features(img, truth_proto, option_protos, colours[m]) for m in MAPS}}
     y = (opts["answer_position"].to_numpy() - 1).astype(np.int64)
     tr, te = slice(0, s["train"]), slice(s["train"], n)
     t = trials.iloc[te]
@@ -113,7 +120,7 @@ def simulate(backend: str = "inprocess", workers: int = 2, address: str | None =
                          "ai_correct": False, "confidence": t["confidence"].to_numpy(dtype=float)})
     return [Task(STUDY, "which option did the AI predict?", ("option 1", "option 2", "option 3", "option 4", "option 5"),
                  CONDITIONS, {c: o[tr] for c, o in obs.items()}, y[tr], {c: o[te] for c, o in obs.items()}, y[te],
-                 meta, n_features=img.shape[1],
+                 meta, n_features=1 + img.shape[1],
                  data=(f"simulated: agents on fresh misclassified {data.side(q.source).provenance(clf)} images "
                        f"(EP {q.ep_iterations} iterations)"),
                  notes=[f"{n} fresh misclassified trials ({s['train']} to train on, {s['test']} held out); none is "
