@@ -176,3 +176,21 @@ def test_im_task_cars_beside_buses_and_trains():
     assert (on.scenes["label"] == on.scenes["true_label"]).all()
     with pytest.raises(ParameterError, match="p_beside"):
         scenes.im_task(4, p_beside=1.5)
+
+
+def test_run_pipeline_records_and_writes_the_claims(cache, monkeypatch):
+    from xaibook import ledger
+    from xaibook.studies.im2023 import pipeline
+
+    monkeypatch.setattr(pipeline, "plan", lambda *a, **k: tiny_plan())
+    ledger.forget("im2023")
+    steps = im2023.run_pipeline()
+    assert {"2 paired models", "5 blur calibration", "6 screens", "7 mask mass"} <= set(steps["step"])
+    written = pd.read_csv(cache / "ledger" / "im2023.csv")
+    claims = set(written["claim"])
+    assert {"models.accuracy.baseline", "models.agreement.car_only", "blur.flip_rate.mislabeled",
+            "mask_mass.GradCAM", "oracle.reading_rule", "screens.conditions"} <= claims
+    status = written.set_index("claim")["status"]
+    assert status["screens.conditions"] == "reproduced" and status["oracle.reading_rule"] == "reproduced"
+    assert status["labels.mislabeled.cars_positive"] == "reproduced"
+    ledger.forget("im2023")
