@@ -202,17 +202,19 @@ def figure(study: str):
     s = sim.summary[(sim.summary["group"] == "all") & (sim.summary["agent"] == "mlp")].copy()
     for c in ("accuracy", "ci_low", "ci_high"):
         s[c] = 100 * s[c]
-    chance = pd.DataFrame([{"question": t.question, "chance": 100 * t.chance} for t in sim.tasks])
-    base = alt.Chart(s).encode(x=alt.X("n_train:Q", scale=alt.Scale(type="log"), title="training trials (log)"),
-                               color=alt.Color("condition:N", title="condition"))
-    lines = base.mark_line(point=True).encode(y=alt.Y("accuracy:Q", title="agent accuracy (%)",
-                                                      scale=alt.Scale(domain=[0, 100])),
-                                              tooltip=["question", "condition", "n_train", alt.Tooltip("accuracy:Q", format=".1f")])
-    band = base.mark_area(opacity=0.15).encode(y="ci_low:Q", y2="ci_high:Q")
-    rule = alt.Chart(chance).mark_rule(strokeDash=[4, 3], color="#444").encode(y="chance:Q")
-    layered = alt.layer(band, lines, rule).properties(width=220, height=180)
-    chart = layered.facet(facet=alt.Facet("question:N", title=None), columns=4, data=s) if len(sim.tasks) > 1 else \
-        alt.layer(band, lines, rule, data=s).properties(width=320, height=220)
+    s["chance"] = s["question"].map({t.question: 100 * t.chance for t in sim.tasks})
+    x = alt.X("n_train:Q", title="training trials (log)",
+              scale=alt.Scale(type="log", domain=[int(s["n_train"].min()), int(s["n_train"].max())], nice=False))
+    base = alt.Chart().encode(x=x, color=alt.Color("condition:N", title="condition"))
+    lines = base.mark_line(point=True).encode(
+        y=alt.Y("accuracy:Q", title="agent accuracy (%)", scale=alt.Scale(domain=[0, 100])),
+        tooltip=["question", "condition", "n_train", alt.Tooltip("accuracy:Q", format=".1f")])
+    band = base.mark_area(opacity=0.12).encode(y="ci_low:Q", y2="ci_high:Q")
+    rule = alt.Chart().mark_rule(strokeDash=[4, 3], color="#444").encode(y="mean(chance):Q")
+    layered = alt.layer(band, lines, rule)
+    chart = (layered.properties(width=220, height=180).facet(facet=alt.Facet("question:N", title=None), columns=4,
+                                                             data=s)
+             if len(sim.tasks) > 1 else alt.layer(band, lines, rule, data=s).properties(width=320, height=220))
     chart = chart.properties(title=f"Simulated participants (agents, not people): {study}")
     return charts.provenance(chart, data="; ".join(sim.data) + " · agents: " + AGENT_LABELS["mlp"])
 
