@@ -193,3 +193,12 @@ def test_im_training_only_conditions_hide_the_maps_at_test():
     assert np.allclose(blind[:, 5:], t.train["SmoothGrad (training only)"][:, 5:].mean(0))
     assert not np.allclose(full[:, 5:], blind[:, 5:])
     assert len(t.train_y) == 12 and len(t.test_y) == 8
+
+
+def test_command_line_refuses_an_unknown_study_in_one_line(capsys):
+    from xaibook.simulate.__main__ import main
+
+    assert main(["nobody2099"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "nguyen2021" in err[0]
+    assert main(["sixt2022", "--workers", "0"]) == 2

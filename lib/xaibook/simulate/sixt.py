@@ -212,5 +212,6 @@ def tasks(results: list[dict] | None = None, **kwargs) -> list[Task]:
                         {c: np.stack([r[c] for r in te]) for c in CONDITIONS}, y(te), meta, n_features=None,
                         data=(f"simulated: agents over {len(results)} small CNNs trained on biased Two4Two sets "
                               f"({s['size']} px; gradient counterfactuals stand in for the INN)"),
-                        notes=[f"base models' mean probe accuracy {acc:.2f}"]))
+                        notes=[f"base models' mean probe accuracy {acc:.2f}; people judged one model (the study's "
+                               "INN), agents judge many"]))
     return out
