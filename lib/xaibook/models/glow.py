@@ -790,7 +790,7 @@ def trained_glow_classifier(dataset_params: dict, images_fn: Callable[[], tuple[
         images, labels, epochs=settings["epochs"], batch_size=settings["batch_size"], lr=settings["lr"],
         bce_weight=settings["bce_weight"], label_noise=settings["label_noise"], device=dev, seed=0,
         model_kwargs={k: v for k, v in settings["model"].items() if k != "image_size"}, resume=resume,
-        on_epoch=checkpoint)
+        on_epoch=checkpoint, **{k: settings[k] for k in ("schedule", "warmup_steps", "clip_norm") if k in settings})
     entry = {"state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
              "config": model.config, "history": history}
     cache.save(name, params, entry, seconds=sum(history["seconds"]))
