@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+import traceback
 from typing import Callable
 
 import torch
@@ -143,11 +144,16 @@ def map_rates(model, x: torch.Tensor, t: torch.Tensor, masks: torch.Tensor, n_sg
         ("oracle", "oracle (2 masks, blur 0.05)", lambda: oracle(model, x, t, masks=masks, blur=0.05), 1),
     ]
     for key, label, fn, passes in methods:
-        seconds, ratio = paired(fn, floor, device, repeats)
-        out["methods"][key] = {"maps_per_s": batch / seconds, "ratio": ratio, "passes": passes,
-                               "per_pass_ratio": ratio * passes}
-        note = f"   (per noisy copy: {ratio * passes:.2f} x floor)" if passes > 1 else ""
-        log(f"{label:46s} {batch / seconds:9.1f} maps/s  {ratio:6.2f} x floor{note}")
+        try:
+            seconds, ratio = paired(fn, floor, device, repeats)
+        except Exception as exc:  # noqa: BLE001 - one failing method must not hide the others' numbers
+            out["methods"][key] = {"error": traceback.format_exc(limit=6)}
+            log(f"{label:46s} failed: {type(exc).__name__}: {exc}")
+        else:
+            out["methods"][key] = {"maps_per_s": batch / seconds, "ratio": ratio, "passes": passes,
+                                   "per_pass_ratio": ratio * passes}
+            note = f"   (per noisy copy: {ratio * passes:.2f} x floor)" if passes > 1 else ""
+            log(f"{label:46s} {batch / seconds:9.1f} maps/s  {ratio:6.2f} x floor{note}")
         if on_result:
             on_result(out)
     for p in model.parameters():
