@@ -194,3 +194,16 @@ def test_run_pipeline_records_and_writes_the_claims(cache, monkeypatch):
     assert status["screens.conditions"] == "reproduced" and status["oracle.reading_rule"] == "reproduced"
     assert status["labels.mislabeled.cars_positive"] == "reproduced"
     ledger.forget("im2023")
+
+
+def test_margin_is_the_difference_of_the_two_logits():
+    from xaibook.models.margin import Margin
+
+    net = _net(0).eval()
+    x, _ = _data(4)
+    with torch.no_grad():
+        logits, out = net(x), Margin(net)(x)
+    torch.testing.assert_close(out[:, 1], logits[:, 1] - logits[:, 0])
+    torch.testing.assert_close(out[:, 0], -out[:, 1])
+    with pytest.raises(ParameterError, match="two logits"):
+        Margin(small_vgg(3, widths=(4,)))(x)

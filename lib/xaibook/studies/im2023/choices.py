@@ -30,12 +30,15 @@ CHOICES: tuple[tuple[str, str, str, str], ...] = (
      "only the labels may differ within a pair; several pairs give a participant several selection items"),
     ("SmoothGrad",
      "SmoothGrad is one of the methods (Method Summary); settings not given",
-     "{smoothgrad_samples} noisy copies at noise 0.15 of the image's range; absolute gradient, max over colours",
+     "{smoothgrad_samples} noisy copies at noise 0.15 of the image's range; absolute gradient of the evidence for "
+     "'bus or train', max over colours",
      "Smilkov et al.'s recommended noise range (0.10-0.20); fewer samples than their 50 below paper scale"),
     ("Grad-CAM",
      "Grad-CAM is one of the methods (Method Summary); layer not given",
-     "the last convolution (its ReLU) of the net, for the 'bus or train' logit",
-     "the usual choice; every map in the chapter explains the same logit so that the models can be compared"),
+     "the last convolution (its ReLU) of the net, for the evidence for 'bus or train' (the difference of the "
+     "two logits, models.margin)",
+     "the usual layer; the two-logit model decides by the difference, so SmoothGrad and Grad-CAM both explain it, "
+     "the same number for both models of a pair"),
     ("oracle",
      "'simple to understand and highly indicative of the answer' (workshop abstract); the rules are not given",
      "each object's mask weighted by the drop of the model's evidence when that object alone is blurred, as a "

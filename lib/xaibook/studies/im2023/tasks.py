@@ -130,16 +130,20 @@ def explain(model: torch.nn.Module, data: task.TaskData, index, method: str, p: 
     index = np.array(index, dtype=np.int64)
     key = {"model": weights_digest(model), "images": digest(data.images[torch.as_tensor(index)]), "method": method,
            "samples": p.smoothgrad_samples, "noise": p.smoothgrad_noise, "sigma": float(sigma), "blur": p.oracle_blur,
-           "oracle": "answer"}
+           "oracle": "answer", "target": "margin"}
 
     def compute() -> torch.Tensor:
+        from ...explain.inputs import resolve_layer
+        from ...models.margin import Margin
+
         x = data.float_images(index)
-        t = torch.ones(len(index), dtype=torch.long)
+        t = torch.ones(len(index), dtype=torch.long)  # class 1 of Margin: the evidence for "bus or train"
         if method == "SmoothGrad":
-            return ex.smoothgrad(model, x, t, n_samples=p.smoothgrad_samples, noise=p.smoothgrad_noise,
+            return ex.smoothgrad(Margin(model), x, t, n_samples=p.smoothgrad_samples, noise=p.smoothgrad_noise,
                                  normalize="max", batch_size=128).cpu()
         if method == "GradCAM":
-            return ex.gradcam(model, x, t, layer=model.gradcam_layer, normalize="max").cpu()
+            return ex.gradcam(Margin(model), x, t, layer=resolve_layer(model, model.gradcam_layer),
+                              normalize="max").cpu()
         objs = data.objects[data.objects["scene"].isin(index)]
         side = data.images.shape[-1]
         objs = objs[objs["pixels"] >= MIN_SHARE * side * side].reset_index(drop=True)
