@@ -30,7 +30,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     e.add_argument("study", help="the study key, e.g. nguyen2021, shen2020, alqaraawi2020, im2023, sixt2022")
     e.add_argument("--out", required=True, help="the folder to write (new, empty, or an earlier export)")
     e.add_argument("--conditions", nargs="+", default=None, help="between-subject conditions to include (default all)")
-    e.add_argument("--trials", type=int, default=None, help="screens per phase and condition (default all)")
+    e.add_argument("--trials", type=int, default=None,
+                   help="screens per phase and condition, or tasks where a study counts tasks (default all)")
     e.add_argument("--seed", type=int, default=0, help="seed of the trial draw and of each participant's order")
     e.add_argument("--manifest", default=None, help="a manifest CSV to export instead of the chapter's own")
     args = parser.parse_args(argv)
