@@ -525,6 +525,9 @@ def default_settings(scale: "config.Scale | str | None" = None) -> dict:
     reached 88.3 %. Single runs at this size differ by about ten points between training seeds,
     so the accuracy differences of a few points above are within that spread; the reasons given
     for the floor and the unit norm (reconstruction, counterfactual step) do not depend on it.
+    ``python benchmarks/sixt_inn_seeds.py --seeds 0 1`` measures the spread over training seeds
+    (test accuracy after every epoch); ``--set schedule=cosine`` tries a learning rate that decays
+    to zero instead of staying at ``lr`` to the last step (:func:`learning_rate`).
     """
     sc = _as_scale(scale)
     common = dict(pooled_classifier=True, classifier_norm=1.0, min_scale=0.5)
