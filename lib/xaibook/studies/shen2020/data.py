@@ -136,7 +136,7 @@ class ZooSide:
         def load(index):
             import torch
 
-            return images[torch.as_tensor(np.asarray(index, dtype=np.int64).reshape(-1))]
+            return images[torch.as_tensor(np.array(index, dtype=np.int64).reshape(-1))]
 
         return Labelled(self.name, table, load, z.records.reset_index(drop=True), notes, key)
 

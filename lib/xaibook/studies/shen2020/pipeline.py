@@ -56,8 +56,10 @@ class Plan(runs.Plan):
 
     ``paper`` is the study's size (200 + 200 images, ResNet-50) and meant for a GPU; ``default``
     fits a 2-core CPU (a small VGG on 48-px zoo images, 24 + 24 images); ``smoke`` only checks
-    that everything runs. Extremal perturbation runs ``ep_iterations`` steps (TorchRay: 800)
-    with ``ep_step``-px mask cells; the chapter prints the areas reached beside the targets.
+    that everything runs. Extremal perturbation keeps TorchRay's mask cells (7 px per 224 px)
+    and runs its 800-iteration schedule compressed into ``ep_iterations`` steps
+    (:func:`xaibook.explain.extremal.compressed_schedule`); the chapter prints the areas
+    reached beside the targets.
     """
 
     PAPER: ClassVar[dict[str, Any]] = {
@@ -105,17 +107,19 @@ def plan(source: str | None = None) -> Plan:
     source = source or data_source()
     real = data.side(source).pretrained
     exp = s.pick(8, 24, 200)
+    size = 224 if real else s.pick(32, 48, 96)
+    step = max(2, round(TORCHRAY_EP["step"] * size / 224))  # TorchRay's 7-px cells per 224 px
     return Plan(
         scale=s.name, source=source,
         arch="resnet50" if real or s.name == "paper" else "small_vgg",
-        image_size=224 if real else s.pick(32, 48, 96),
+        image_size=size,
         train_images=0 if real else s.pick(192, 1920, 24000),
         epochs=0 if real else s.pick(1, 8, 12),
         pool_images=s.pick(64, 1000, 5000) if real else s.pick(160, 960, 4000),
         exp1_images=s.pick(4, 40, 200) if real else exp, exp2_images=s.pick(4, 40, 200) if real else exp,
         ep_iterations=s.pick(5, 100, 300),
-        ep_step=s.pick(14, 14, 7) if real else s.pick(4, 4, 4),
-        ep_sigma=s.pick(42.0, 42.0, 21.0) if real else s.pick(8.0, 12.0, 12.0),
+        ep_step=TORCHRAY_EP["step"] if real else step,
+        ep_sigma=TORCHRAY_EP["sigma"] if real else 3.0 * step,
         ep_batch=s.pick(8, 32, 48),
         smoothgrad_samples=s.pick(4, 16, 50),
         gallery_trials=s.pick(2, 4, 6),
