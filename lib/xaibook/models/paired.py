@@ -48,8 +48,9 @@ class Pair:
 
 
 def weights_digest(model: nn.Module) -> str:
-    """A digest of a model's parameters and buffers (names, shapes and values)."""
-    return digest({k: v.detach().cpu() for k, v in model.state_dict().items()})
+    """A digest of a model's parameters and buffers (names, dtypes, shapes and every value's bytes)."""
+    state = model.state_dict()
+    return digest(list(state), *(v.detach().cpu() for v in state.values()))
 
 
 def _first_difference(a: nn.Module, b: nn.Module) -> str | None:
