@@ -98,7 +98,7 @@ def _sheet(rows: list[list[tuple[Image.Image, str]]], labels: list[str]) -> Imag
 def _save(img: Image.Image, out: Path, rel: str) -> str:
     path = out / rel
     path.parent.mkdir(parents=True, exist_ok=True)
-    img.save(path)
+    img.save(path, compress_level=1)
     return rel
 
 
