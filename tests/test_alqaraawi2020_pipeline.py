@@ -76,6 +76,7 @@ def test_relevance_mass_on_a_hand_map():
     region[0, 0, 0] = True
     r = relevance_mass(m, region).iloc[0]
     assert r["positive"] == 4.0 and r["negative"] == -2.0
+    assert r["positive_share"] == pytest.approx(4 / 6)
     assert r["inside"] == pytest.approx(0.75) and r["area"] == pytest.approx(1 / 16)
 
 

@@ -24,7 +24,8 @@ def relevance_mass(maps: torch.Tensor, regions: torch.Tensor) -> pd.DataFrame:
 
     Returns:
         one row per image: ``positive`` (sum of the positive relevance), ``negative`` (sum of
-        the negative part, <= 0), ``inside`` (share of the positive relevance inside the region,
+        the negative part, <= 0), ``positive_share`` (positive over all absolute relevance: the share
+        of red in a signed map scaled to its own largest value, as participants see it), ``inside`` (share of the positive relevance inside the region,
         nan when the map has no positive relevance) and ``area`` (the region's share of pixels).
     """
     m = maps[:, 0] if maps.dim() == 4 else maps
@@ -38,7 +39,10 @@ def relevance_mass(maps: torch.Tensor, regions: torch.Tensor) -> pd.DataFrame:
     total = pos.flatten(1).sum(1)
     inside = (pos * r).flatten(1).sum(1)
     share = torch.where(total > 0, inside / total.clamp(min=1e-300), torch.full_like(total, float("nan")))
-    return pd.DataFrame({"positive": total.numpy(), "negative": m.clamp(max=0).flatten(1).sum(1).numpy(),
+    neg = m.clamp(max=0).flatten(1).sum(1)
+    absolute = total - neg
+    pshare = torch.where(absolute > 0, total / absolute.clamp(min=1e-300), torch.full_like(total, float("nan")))
+    return pd.DataFrame({"positive": total.numpy(), "negative": neg.numpy(), "positive_share": pshare.numpy(),
                          "inside": share.numpy(), "area": r.flatten(1).double().mean(1).numpy()})
 
 

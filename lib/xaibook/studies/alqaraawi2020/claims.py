@@ -3,7 +3,9 @@
 * AP per split (macro mean over every recall point) beside the paper's 0.91 / 0.73 / 0.74;
 * the task set's outcome counts (3 TP, 2 FN, 2 FP per class) and the share the network gets right;
 * the paper's two readings of its maps, measured (coded 1 = the reading holds):
-  FN maps hold less than half the positive relevance of TP maps (median, task classes);
+  FN maps hold less than half the positive relevance of TP maps (median, task classes), and, as
+  a second reading of "little evidence", less than half their share of red (positive over absolute
+  relevance: what a map scaled to its own maximum shows);
   the train maps put more of their positive relevance on the rails than the rails' share of the image.
 """
 from __future__ import annotations
@@ -62,6 +64,13 @@ def record_readings(r: dict, p: Plan) -> None:
                   ours=None if ratio != ratio else float(ratio < LITTLE_EVIDENCE), data=_data(p),
                   reason="FN maps of this model carry as much positive relevance as TP maps",
                   why_not="no FN or TP maps measured")
+    share = r.get("fn_tp_share_ratio", float("nan"))
+    ledger.record(STUDY, "maps.fn_little_red",
+                  f"FN maps show little evidence as displayed: median share of red (positive over absolute relevance) "
+                  f"FN/TP = {share:.2f} (holds below {LITTLE_EVIDENCE}; 1 = holds)",
+                  paper=published.ref("alqaraawi2020_readings", quantity="fn_maps_little_evidence"),
+                  ours=None if share != share else float(share < LITTLE_EVIDENCE), data=_data(p),
+                  reason="FN maps of this model show as much red as TP maps", why_not="no FN or TP maps measured")
     if "context_ratio" in r:
         q = r["context_ratio"]
         ledger.record(STUDY, "maps.train_rails",

@@ -156,7 +156,7 @@ def relevance_measurements(p: Plan, data: dict[str, Split], sample: pd.DataFrame
     a = relevance_mass(maps, own)
     b = relevance_mass(maps, other)
     out = sample.reset_index(drop=True).copy()
-    out["positive"], out["negative"] = a["positive"], a["negative"]
+    out["positive"], out["negative"], out["positive_share"] = a["positive"], a["negative"], a["positive_share"]
     out["inside_object"], out["object_area"] = a["inside"], a["area"]
     out["on_other_objects"], out["other_area"] = b["inside"], b["area"]
     if test.context is not None:
@@ -167,7 +167,7 @@ def relevance_measurements(p: Plan, data: dict[str, Split], sample: pd.DataFrame
 
 def relevance_summary(meas: pd.DataFrame) -> pd.DataFrame:
     """Medians per class and outcome of the measures of :func:`relevance_measurements`."""
-    cols = [c for c in ("positive", "inside_object", "object_area", "on_other_objects", "other_area",
+    cols = [c for c in ("positive", "positive_share", "inside_object", "object_area", "on_other_objects", "other_area",
                         "on_context", "context_area") if c in meas]
     g = meas.groupby(["class", "outcome"], sort=False)
     s = g[cols].median()
@@ -176,12 +176,15 @@ def relevance_summary(meas: pd.DataFrame) -> pd.DataFrame:
 
 
 def readings(meas: pd.DataFrame, task_classes, context_class: str | None) -> dict[str, float]:
-    """The paper's two readings as numbers: FN/TP ratio of the median positive relevance (task
-    classes pooled), and for the context class's TP maps the median share on the rails over the
+    """The paper's two readings as numbers: FN/TP ratios of the median positive relevance and of the
+    median share of red (positive over absolute relevance, what a map scaled to its own maximum
+    shows), task classes pooled; and for the context class's TP maps the median share on the rails over the
     median share of the image the rails cover (> 1: the rails draw more evidence than their area)."""
     m = meas[meas["class"].isin(list(task_classes))]
     med = m.groupby("outcome")["positive"].median()
-    out = {"fn_tp_positive_ratio": float(med.get("FN", np.nan) / med.get("TP", np.nan)) if "TP" in med else np.nan}
+    share = m.groupby("outcome")["positive_share"].median()
+    out = {"fn_tp_positive_ratio": float(med.get("FN", np.nan) / med.get("TP", np.nan)) if "TP" in med else np.nan,
+           "fn_tp_share_ratio": float(share.get("FN", np.nan) / share.get("TP", np.nan)) if "TP" in share else np.nan}
     if context_class and "on_context" in meas:
         tp = meas[(meas["class"] == context_class) & (meas["outcome"] == "TP")]
         area = tp["context_area"].median()

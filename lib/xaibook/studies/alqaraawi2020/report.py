@@ -92,10 +92,17 @@ def task_sentence(tasks: pd.DataFrame, table: pd.DataFrame) -> str:
 
 def relevance_sentence(r: dict, summary: pd.DataFrame) -> str:
     """The two readings of the maps, measured."""
-    s = (f"Over the task classes, the median FN map holds {r['fn_tp_positive_ratio']:.2f} times the positive "
-         f"relevance of the median TP map")
-    s += (": false-negative maps do show little evidence." if r["fn_tp_positive_ratio"] < 0.5
-          else ", so on this model the false-negative maps do not show markedly less evidence.")
+    q, sh = r["fn_tp_positive_ratio"], r["fn_tp_share_ratio"]
+    s = (f"Over the task classes, the median FN map holds {q:.2f} times the positive relevance (in logit units) of "
+         f"the median TP map, and {sh:.2f} times its share of red (positive over all absolute relevance, which is "
+         "what a map scaled to its own largest value shows). ")
+    s += {(True, True): "By both measures false-negative maps show little evidence.",
+          (False, True): "The evidence in false-negative maps is not small in absolute terms, but it is drowned in "
+                         "evidence against the class: as displayed, they show little red.",
+          (True, False): "False-negative maps hold little evidence, though as much red as TP maps when each is "
+                         "scaled to its own maximum.",
+          (False, False): "By neither measure do false-negative maps show markedly less evidence on this model."}[
+        (bool(q < 0.5), bool(sh < 0.5))]
     if "context_ratio" in r:
         s += (f" The train maps put a median {100 * r['context_share']:.1f} % of their positive relevance on the "
               f"rails, which cover {100 * r['context_area']:.1f} % of the image ({r['context_ratio']:.1f} times their "
