@@ -132,9 +132,9 @@ def simulate(backend: str = "inprocess", workers: int = 2, address: str | None =
     targets = [pl.class_index(p, c) for c in uniq["task_class"]]
     key = {"model": pl.model_key(p, m.data), "bank": uniq["bank"].tolist(), "targets": targets}
     maps = cached("simulate.alqaraawi2020.lrp", key,
-                  lambda: ex.lrp_maps(m.model, m.data["train"].images[torch.as_tensor(uniq["bank"].to_numpy())],
+                  lambda: ex.lrp_maps(m.model, m.data["train"].images[torch.tensor(uniq["bank"].to_numpy())],
                                       targets, desc="LRP of the examples"))
-    bank_imgs = m.data["train"].images[torch.as_tensor(uniq["bank"].to_numpy())]
+    bank_imgs = m.data["train"].images[torch.tensor(uniq["bank"].to_numpy())]
     ex_img, ex_map = pooled(bank_imgs), map_channels(maps, bank_imgs)
     pos = {(b, c): i for i, (b, c) in enumerate(zip(uniq["bank"], uniq["task_class"]))}
     examples["row"] = [pos[(b, c)] for b, c in zip(examples["bank"], examples["task_class"])]

@@ -60,9 +60,11 @@ def jobs(s: dict | None = None) -> list[dict]:
 
 
 def _maps(model, data, index, p, sigma) -> dict:
+    import torch
+
     from ..studies.im2023 import tasks
 
-    x = data.images[np.asarray(index, dtype=np.int64)]
+    x = data.images[torch.tensor(np.asarray(index, dtype=np.int64))]
     return {m: map_channels(tasks.explain(model, data, index, m, p, sigma).float().clamp(min=0), x) for m in METHODS}
 
 
