@@ -274,3 +274,16 @@ def test_on_jatos_each_trial_is_sent_as_it_ends(tab, tmp_path):
     assert len(trials) == 2 and not trials["complete"].any()
     assert tab.page.evaluate("window.__ended") is None
     tab.clean()
+
+
+def test_the_end_screen_offers_the_completion_link_only_for_web_addresses(tab, tmp_path):
+    folder = studykit.export("sixt2022", tmp_path / "export", manifest=BUILDERS["sixt2022"](tmp_path / "m"),
+                             trials=1)
+    done = "https://app.prolific.com/submissions/complete?cc=C0DE"
+    tab.page.goto(study_url(folder, condition="INN", participant="E1", redirect=done))
+    take_study(tab.page)
+    assert tab.page.locator("#xb-redirect").get_attribute("href") == done
+    tab.page.goto(study_url(folder, condition="INN", participant="E2", redirect="javascript:alert(1)"))
+    take_study(tab.page)
+    assert tab.page.locator("#xb-redirect").count() == 0
+    tab.clean()
