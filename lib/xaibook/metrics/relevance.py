@@ -24,9 +24,10 @@ def relevance_mass(maps: torch.Tensor, regions: torch.Tensor) -> pd.DataFrame:
 
     Returns:
         one row per image: ``positive`` (sum of the positive relevance), ``negative`` (sum of
-        the negative part, <= 0), ``positive_share`` (positive over all absolute relevance: the share
-        of red in a signed map scaled to its own largest value, as participants see it), ``inside`` (share of the positive relevance inside the region,
-        nan when the map has no positive relevance) and ``area`` (the region's share of pixels).
+        the negative part, <= 0), ``positive_share`` (positive over all absolute relevance: the
+        share of red in a signed map scaled to its own largest value, as participants see it),
+        ``inside`` (share of the positive relevance inside the region, nan when the map has no
+        positive relevance) and ``area`` (the region's share of pixels).
     """
     m = maps[:, 0] if maps.dim() == 4 else maps
     if m.dim() != 3:

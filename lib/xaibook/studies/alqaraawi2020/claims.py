@@ -70,7 +70,8 @@ def record_readings(r: dict, p: Plan) -> None:
                   f"FN/TP = {share:.2f} (holds below {LITTLE_EVIDENCE}; 1 = holds)",
                   paper=published.ref("alqaraawi2020_readings", quantity="fn_maps_little_evidence"),
                   ours=None if share != share else float(share < LITTLE_EVIDENCE), data=_data(p),
-                  reason="FN maps of this model show no less than half the red of TP maps", why_not="no FN or TP maps measured")
+                  reason="FN maps of this model show no less than half the red of TP maps",
+                  why_not="no FN or TP maps measured")
     if "context_ratio" in r:
         q = r["context_ratio"]
         ledger.record(STUDY, "maps.train_rails",
