@@ -258,6 +258,10 @@ def sentence(study: str) -> str:
         best = g.loc[g["agents (simulated, %)"].idxmax()]
         ref = g[g["condition"] == mod.REFERENCE]["agents (simulated, %)"]
         ref_txt = f" ({mod.REFERENCE}: {ref.iloc[0]:.0f} %)" if len(ref) and best["condition"] != mod.REFERENCE else ""
+        if best["agents (simulated, %)"] <= best["chance (%)"]:
+            parts.append(f"on \"{q}\" no condition beat chance ({best['chance (%)']:.0f} %; best "
+                         f"{best['condition']}, {best['agents (simulated, %)']:.0f} %)")
+            continue
         parts.append(f"on \"{q}\" the agents did best with {best['condition']}, {best['agents (simulated, %)']:.0f} % "
                      f"(chance {best['chance (%)']:.0f} %){ref_txt}")
     d = disagreements(study)
