@@ -140,7 +140,7 @@ def simulate(backend: str = "inprocess", workers: int = 2, address: str | None =
     examples["row"] = [pos[(b, c)] for b, c in zip(examples["bank"], examples["task_class"])]
     sig = torch.sigmoid(m.out["train"]["logits"]).numpy()
     thr = 1 / (1 + np.exp(-np.asarray(m.thresholds, dtype=np.float64)))
-    img = pooled(fresh.images[torch.as_tensor(trials["image"].to_numpy())])
+    img = pooled(fresh.images[torch.tensor(trials["image"].to_numpy())])
     n_cls = len(pl.classes(p))
     parts = {k: [] for k in ("base", "maps", "scores")}
     for t, r in trials.iterrows():
