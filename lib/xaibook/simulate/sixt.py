@@ -109,8 +109,6 @@ class _Logit(torch.nn.Module):
 
 def _counterfactuals(model, x, targets, steps: int):
     """Each start image moved by gradient steps in pixel space towards each target logit: ``[R,T,3,H,W]``."""
-    import torch
-
     out = []
     for t in targets:
         d = torch.zeros_like(x, requires_grad=True)
@@ -126,8 +124,6 @@ def _counterfactuals(model, x, targets, steps: int):
 
 def base_model(job: dict) -> dict:
     """One job: train a base model on its biased set, then its three screens as observations."""
-    import torch
-
     from ..explain.concepts import discover_concepts
     from ..models import classifiers, train
     from ..models.inference import predict
