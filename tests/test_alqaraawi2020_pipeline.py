@@ -113,6 +113,21 @@ def test_task_images_counts_mid_range_and_error_with_counts():
         pipeline.task_images(p, few)
 
 
+def test_task_images_widen_to_the_central_candidates_when_the_band_is_too_small(capsys):
+    """Five FP candidates leave one inside the middle tercile (the paper-scale GPU run hit this for
+    'horse'): the two nearest the median distance are taken instead, and the run says so."""
+    p = _plan(mid_range=(1 / 3, 2 / 3))
+    t = _table()
+    fp = t[(t["class"] == "horse") & (t["outcome"] == "FP")]
+    t = t.drop(fp.index[5:])
+    tasks = pipeline.task_images(p, t)
+    picked = tasks[(tasks["task_class"] == "horse") & (tasks["outcome"] == "FP")]["distance"].abs()
+    d = t[(t["class"] == "horse") & (t["outcome"] == "FP")]["distance"].abs()
+    central = d.iloc[(d - d.median()).abs().argsort(kind="stable")[:2]]
+    assert sorted(picked) == sorted(central) and len(picked) == 2
+    assert "widens to the 2 nearest the median" in capsys.readouterr().out
+
+
 def _split(n: int, size: int = 16, seed: int = 0) -> alq_data.Split:
     g = torch.Generator().manual_seed(seed)
     labels = (torch.rand(n, 12, generator=g) < 0.4).float()

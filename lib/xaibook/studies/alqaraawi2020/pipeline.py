@@ -218,8 +218,11 @@ def task_images(p: Plan, table: pd.DataFrame, counts: dict[str, int] | None = No
     """Step 4 (Sec. 3.2.2): per task class, 3 TP, 2 FN and 2 FP test images with mid-range scores.
 
     Mid-range: ``|logit - threshold|`` between the ``p.mid_range`` quantiles within each outcome (the
-    middle tercile by default); the images are drawn at random (seeded) among those. An image is used
-    once. Raises :class:`ParameterError` saying how many candidates a class has when too few.
+    middle tercile by default); the images are drawn at random (seeded) among those. When the band
+    holds fewer than needed (few candidates: a well-fitted model at ``paper`` has few false
+    positives), it widens to the ``k`` candidates nearest the outcome's median distance, and says so.
+    An image is used once. Raises :class:`ParameterError` saying how many candidates a class has
+    when the outcome itself has too few.
     """
     counts = dict(counts or TASK_COUNTS)
     rng = np.random.default_rng([p.seed, 3])
@@ -232,6 +235,10 @@ def task_images(p: Plan, table: pd.DataFrame, counts: dict[str, int] | None = No
             d = cand["distance"].abs()
             lo, hi = (d.quantile(p.mid_range[0]), d.quantile(p.mid_range[1])) if len(d) else (0.0, 0.0)
             mid = cand[(d >= lo) & (d <= hi)]
+            if len(mid) < k <= len(cand):
+                mid = cand.iloc[np.argsort(np.abs(d.to_numpy() - d.median()), kind="stable")[:k]]
+                print(f"[alqaraawi2020] class {cls!r}: only {len(cand)} {outcome} test images, so the mid-range "
+                      f"band widens to the {k} nearest the median distance to the threshold")
             if len(mid) < k:
                 raise ParameterError(
                     f"class {cls!r}: {k} {outcome} task images with mid-range scores are needed but only {len(mid)} "
