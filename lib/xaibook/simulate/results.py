@@ -282,6 +282,12 @@ def show(study: str, **kwargs) -> None:
     display(Markdown(sentence(study)))
     display(Markdown(f"*Table (simulation, not people).* {t.attrs['caption']}"))
     display(t)
+    sim = simulate(study, **kwargs)
+    groups = sim.summary[sim.summary["group"] != "all"].groupby("question")["group"].nunique()
+    if (groups > 1).any():
+        display(Markdown("*The same agents (simulation) on each group of test trials, beside people's results "
+                         "where published per group:*"))
+        display(report(study, by_group=True))
     display(figure(study))
     d = disagreements(study)
     if len(d):
