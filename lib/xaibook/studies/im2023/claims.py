@@ -34,11 +34,13 @@ def record_labels(p: Plan, train: task.TaskData) -> None:
     truth = train.scenes["positive"].to_numpy(np.int64)
     ledger.record(STUDY, "labels.baseline.correct", "share of baseline training labels that are right",
                   paper=_ref("baseline_labels_correct"), ours=float((y0 == truth).mean()),
-                  data=_data(p, f"{len(train)} training images"), reason="the baseline set holds a wrong label")
+                  data=_data(p, f"{len(train)} training images"), decimals=2,
+                  reason="the baseline set holds a wrong label")
     ledger.record(STUDY, "labels.mislabeled.cars_positive", "share of car-only training images labelled positive "
                   "in the mislabeled set", paper=_ref("mislabeled_cars_positive"),
                   ours=float(y1[only].mean()) if len(only) else None,
-                  data=_data(p, f"{len(only)} car-only training images"), why_not="no car-only training image",
+                  data=_data(p, f"{len(only)} car-only training images"), decimals=2,
+                  why_not="no car-only training image",
                   reason="some car images kept their label")
 
 
@@ -48,21 +50,22 @@ def record_models(p: Plan, table: pd.DataFrame) -> None:
     m = table.mean(numeric_only=True)
     ledger.record(STUDY, "models.accuracy.baseline", "clean test accuracy of the baseline models (share, mean)",
                   paper=_ref("clean_accuracy_ideal"), ours=float(m["accuracy_baseline"]), data=_data(p, n),
-                  tolerance=0.15, reason=f"a small net trained on {p.train_images} images at this scale")
+                  decimals=2, tolerance=0.15, reason=f"a small net trained on {p.train_images} images at this scale")
     ledger.record(STUDY, "models.accuracy.mislabeled", "clean test accuracy of the mislabeled models (share, mean)",
                   paper=_ref("clean_accuracy_ideal"), ours=float(m["accuracy_mislabeled"]), data=_data(p, n),
-                  tolerance=0.15, reason="the mislabeled models call car images 'bus or train', as their labels "
+                  decimals=2, tolerance=0.15, reason="the mislabeled models call car images 'bus or train', as their labels "
                                          "taught them; that is the difference task 1 asks about")
     ledger.record(STUDY, "models.mislabeled.car_positive", "share of car-only test images the mislabeled models "
                   "call 'bus or train' (mean)", paper=_ref("mislabeled_learns_cars"),
-                  ours=float(m["car_only_positive_mislabeled"]), data=_data(p, n), tolerance=0.25,
+                  ours=float(m["car_only_positive_mislabeled"]), data=_data(p, n), decimals=2, tolerance=0.25,
                   reason="the mislabeled models learnt the car rule only in part at this scale")
     ledger.record(STUDY, "models.agreement.car_only", "share of car-only test images both models of a pair answer "
                   "alike (mean)", paper=_ref("pair_agreement_car_only"), ours=float(m["agreement_car_only"]),
-                  data=_data(p, n), tolerance=0.25, reason="the models of a pair differ on fewer car images")
+                  data=_data(p, n), decimals=2, tolerance=0.25,
+                  reason="the models of a pair differ on fewer car images")
     ledger.record(STUDY, "models.agreement.elsewhere", "share of the other test images both models of a pair "
                   "answer alike (mean)", paper=_ref("pair_agreement_elsewhere"), ours=float(m["agreement_other"]),
-                  data=_data(p, n), tolerance=0.1,
+                  data=_data(p, n), decimals=2, tolerance=0.1,
                   reason="training on other labels also moves the answers on other images (a car's features "
                          "resemble a bus's)")
 
@@ -72,7 +75,7 @@ def record_flips(p: Plan, cal: pd.DataFrame) -> None:
     for r in cal[cal["chosen"]].itertuples():
         ledger.record(STUDY, f"blur.flip_rate.{r.model}", f"share of blurred objects that flip the {r.model} model's "
                       f"answer (sigma {r.sigma:g} px)", paper=_ref("flip_rate_target"), ours=float(r.flip_rate),
-                      data=_data(p, f"{r.objects} bus/train/car objects in the test images"), tolerance=0.15,
+                      data=_data(p, f"{r.objects} bus/train/car objects in the test images"), decimals=2, tolerance=0.15,
                       reason="no blur strength of the grid flips about half")
 
 
@@ -89,7 +92,8 @@ def record_oracle(p: Plan, items: pd.DataFrame) -> None:
     t = items[items["phase"] == "test"]
     ledger.record(STUDY, "oracle.reading_rule", "share of scored counterfactual items answered by reading the "
                   "oracle (a saturated object flips the answer)", paper=_ref("oracle_indicative"),
-                  ours=oracle_rule(t), data=_data(p, f"{len(t)} scored items of both models"), tolerance=0.1,
+                  ours=oracle_rule(t), data=_data(p, f"{len(t)} scored items of both models"), decimals=2,
+                  tolerance=0.1,
                   reason="the oracle's smoothing or ties blur the rule")
 
 
@@ -106,7 +110,7 @@ def record_mass(p: Plan, mass: pd.DataFrame) -> None:
                       ours=float(d.mean()),
                       data=_data(p, f"{int(mass['images'].iloc[0])} car-only test images x {d.size} pairs; "
                                     f"baseline {base:.2f}, mislabeled {mis:.2f}"),
-                      tolerance=0.25, reason=f"{method} puts much of its mass off the car or on it for both models")
+                      decimals=2, tolerance=0.25, reason=f"{method} puts much of its mass off the car or on it for both models")
 
 
 def record_items(p: Plan, items: pd.DataFrame) -> None:
@@ -114,7 +118,7 @@ def record_items(p: Plan, items: pd.DataFrame) -> None:
     scored = items[items["phase"] == "test"].groupby("pair")["answerable"].first()
     ledger.record(STUDY, "selection.answerable", "share of scored selection items the models' answers alone settle",
                   paper=_ref("selection_answerable_target"), ours=float(scored.mean()),
-                  data=_data(p, f"{len(scored)} scored items of {p.selection_images} images"),
+                  data=_data(p, f"{len(scored)} scored items of {p.selection_images} images"), decimals=2,
                   reason="too few training images that both models answer alike")
 
 
