@@ -30,7 +30,7 @@ from ...errors import DataNotFoundError, ParameterError
 STUDY = "shen2020"
 #: Error causes in the zoo classifier's training data: class-signature backgrounds (so context
 #: co-occurs with the class and can be learnt: C4) and a few wrong gold labels (ImageNet's own).
-TRAIN_KNOBS = {"context_rate": 0.35, "label_noise": 0.02}
+TRAIN_KNOBS = {"context_rate": 0.6, "label_noise": 0.02}
 #: Error causes in the images the classifier labels (Categorizing Error Cases): occlusion and
 #: cropping (C1), a second creature (C2), look-alike morphs (C3), wrong gold labels (C5); the
 #: backgrounds are random, so a learnt context points to another class (C4). Rates tuned by
