@@ -122,7 +122,7 @@ def test_ep_area_summary_in_the_papers_unit():
     full = SmoothMaskUpsampler((64, 64), 2, 6.0).numel_out
     on_target = torch.tensor([0.025, 0.05, 0.1, 0.2]) * full / 64 ** 2    # a mask of exactly each area
     areas = {"ImageNet": torch.stack([on_target, 1.5 * on_target]), "Dogs": on_target[None]}
-    s = ng.ep_area_summary(areas, 64, 2, 6.0)
+    s = ng.ep_area_summary({**areas, "empty": None}, 64, 2, 6.0)  # None: a dataset without images
     assert list(s["target (%)"]) == [2.5, 5.0, 10.0, 20.0]
     assert np.allclose(s["reached (%)"], s["target (%)"] * (1 + 1.5 + 1) / 3, atol=1e-3)
     assert np.allclose(s["largest (%)"], 1.5 * s["target (%)"], atol=1e-3)

@@ -148,7 +148,8 @@ def ep_area_summary(areas: Mapping[str, Any], side: int, step: int, sigma: float
 
     from ...explain.extremal import NGUYEN_AREAS, SmoothMaskUpsampler
 
-    parts = [torch.as_tensor(a, dtype=torch.float64).reshape(-1, len(NGUYEN_AREAS)) for a in areas.values()]
+    parts = [torch.as_tensor(a, dtype=torch.float64).reshape(-1, len(NGUYEN_AREAS)) for a in areas.values()
+             if a is not None]  # None: a dataset without images at this scale
     a = torch.cat(parts).numpy() if parts else np.zeros((0, len(NGUYEN_AREAS)))
     to_full = 100 * side * side / SmoothMaskUpsampler((side, side), step, sigma).numel_out
     rows = []
