@@ -519,27 +519,34 @@ def default_settings(scale: "config.Scale | str | None" = None) -> dict:
       1e-4 multiplies an NLL summed in nats (our reading of it), its BCE counts 10,000 times:
       the same order.
 
-    These comparisons come from exploratory runs. The book's ``default`` build with these
-    settings (6,000 / 1,000 images, 8 epochs, seed 0, 2-core CPU, 2-2.5 min of training) measured
-    78.9 % test and 92.7 % training accuracy, NLL 2.99 bits/dim; the same run with training seed 1
-    reached 88.3 %. Single runs at this size differ by about ten points between training seeds,
-    so the accuracy differences of a few points above are within that spread; the reasons given
-    for the floor and the unit norm (reconstruction, counterfactual step) do not depend on it.
+    These comparisons come from exploratory runs, with a constant learning rate after the warm-up.
+
+    * ``schedule="cosine"``, ``lr=2e-3`` at ``default`` (issue 17): with the rate constant to the
+      last step, the ``default`` build measured 78.9 % test accuracy with training seed 0 and
+      88.3 % with seed 1 (NLL 2.99 bits/dim): the last batches leave the classifier wherever they
+      pushed it. A half cosine to zero ends training smoothly. Measured with
+      ``benchmarks/sixt_inn_seeds.py`` (one thread, 2-core CPU under load), training seeds 0 / 1:
+      87.7 / 88.0 % at ``lr=1e-3`` (NLL 3.26 / 3.22) and 87.6 / 87.5 % at ``lr=2e-3`` (NLL 2.92 /
+      2.91, better than the constant rate's); test accuracy over the last three epochs moved by at
+      most 1.3 points. ``2e-3`` for the likelihood: the accuracies differ by less than the test
+      set's standard error (about 1 point at n = 1,000). One run took 341 s of one CPU (scoring the test set after every epoch).
+      At the ``smoke`` scale the warm-up spans all of training, so the schedule changes nothing.
+
     ``python benchmarks/sixt_inn_seeds.py --seeds 0 1`` measures the spread over training seeds
-    (test accuracy after every epoch); ``--set schedule=cosine`` tries a learning rate that decays
-    to zero instead of staying at ``lr`` to the last step (:func:`learning_rate`).
+    (test accuracy after every epoch); ``--set KEY=VALUE`` tries other settings.
     """
     sc = _as_scale(scale)
     common = dict(pooled_classifier=True, classifier_norm=1.0, min_scale=0.5)
+    optim = dict(schedule="cosine", warmup_steps=100, clip_norm=50.0)
     return sc.pick(
         smoke=dict(model=dict(image_size=32, levels=3, steps_per_level=2, hidden=16, classifier_level=2, **common),
-                   epochs=2, batch_size=32, lr=2e-3, bce_weight=1.0, label_noise=0.1),
+                   epochs=2, batch_size=32, lr=2e-3, bce_weight=1.0, label_noise=0.1, **optim),
         default=dict(model=dict(image_size=64, levels=5, steps_per_level=[2, 4, 4, 4, 2], hidden=32,
                                 classifier_level=4, **common),
-                     epochs=8, batch_size=32, lr=1e-3, bce_weight=1.0, label_noise=0.1),
+                     epochs=8, batch_size=32, lr=2e-3, bce_weight=1.0, label_noise=0.1, **optim),
         paper=dict(model=dict(image_size=128, levels=6, steps_per_level=[4, 8, 12, 12, 8, 4],
                               hidden=[64, 128, 256, 256, 256, 256], classifier_level=5, **common),
-                   epochs=20, batch_size=64, lr=1e-3, bce_weight=1.0, label_noise=0.1),
+                   epochs=20, batch_size=64, lr=1e-3, bce_weight=1.0, label_noise=0.1, **optim),
     )
 
 
