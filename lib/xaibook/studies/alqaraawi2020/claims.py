@@ -14,6 +14,7 @@ import pandas as pd
 
 from ... import ledger
 from ...data import published
+from .data import data_source
 from .pipeline import ERROR_OUTCOMES, Plan
 from .published import STUDY
 
@@ -35,7 +36,7 @@ def record_ap(aps: pd.DataFrame, p: Plan) -> None:
                       paper=published.ref("alqaraawi2020_design", quantity=key), ours=float(a[split]),
                       data=_data(p), tolerance=AP_TOLERANCE,
                       reason=("another model on other data: a smaller VGG trained here on the offline scenes"
-                              if p.source == "scenes" and p.widths is not None else
+                              if data_source(p.source).generated and p.widths is not None else
                               "another training run (data, epochs and optimiser differ from the paper's)"))
 
 

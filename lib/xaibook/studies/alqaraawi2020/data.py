@@ -84,6 +84,7 @@ class Split:
 
 class Source(Protocol):
     name: str
+    generated: bool
     classes: tuple[str, ...]
     context_class: str | None
 
@@ -96,6 +97,7 @@ class ScenesSource:
     """The offline multi-object scenes (the VOC stand-in of :mod:`xaibook.world.scenes`)."""
 
     name = "scenes"
+    generated = True  # the data are rendered here, not read from the user's folder
     context_class = "train"
 
     @property
@@ -156,6 +158,7 @@ class VOCSource:
     """PASCAL VOC 2012 train/val and VOC 2007 test under ``root`` (default ``<XAIBOOK_DATA>/voc``)."""
 
     name = "voc"
+    generated = False
     context_class = None
 
     def __init__(self, root: Path | str | None = None):

@@ -23,8 +23,7 @@ def _ref(quantity: str):
 
 
 def _data(p: Plan, what: str) -> str:
-    src = "offline scenes" if p.source == "scenes" else "Visual Genome"
-    return f"{src}, {what}"
+    return f"{task.source_name(p.source)}, {what}"
 
 
 def record_labels(p: Plan, train: task.TaskData) -> None:

@@ -30,6 +30,17 @@ from ...errors import DataFormatError, ParameterError
 POSITIVE = ("bus", "train")
 CONFUSER = "car"
 SOURCES = ("scenes", "visual_genome")
+#: What each source is, in captions and ledger rows (the pipeline asks this table, never the name).
+SOURCE_NAMES = {"scenes": "offline scenes rendered here", "visual_genome": "Visual Genome"}
+#: Image side per scale (smoke, default, paper): the scenes are drawn small; photos need more pixels.
+SOURCE_SIDES = {"scenes": (32, 48, 96), "visual_genome": (64, 96, 128)}
+
+
+def source_name(source: str) -> str:
+    """What ``source`` is, for captions: :data:`SOURCE_NAMES`."""
+    if source not in SOURCE_NAMES:
+        raise ParameterError(f"source={source!r}; use one of {SOURCES}")
+    return SOURCE_NAMES[source]
 _SPLIT_SEED = {"train": 11, "test": 12}
 
 
@@ -186,9 +197,9 @@ def vg_split(split: str, n: int, size: int, seed: int = 0, root: Any = None, tes
 def task_data(source: str, split: str, n: int, size: int, p_car: float = 0.35, p_beside: float = 0.3,
               seed: int = 0) -> TaskData:
     """One split from ``source`` (:data:`SOURCES`); the scenes' knobs are ignored for Visual Genome."""
-    if source == "scenes":
-        return scene_split(split, n, size, p_car, p_beside, seed)
-    if source == "visual_genome":
-        key = {"split": split, "n": n, "size": size, "seed": seed}
-        return cache.cached("im2023.vg", key, lambda: vg_split(split, n, size, seed), fmt="pkl")
-    raise ParameterError(f"source={source!r}; use one of {SOURCES}")
+    readers = {"scenes": lambda: scene_split(split, n, size, p_car, p_beside, seed),
+               "visual_genome": lambda: cache.cached("im2023.vg", {"split": split, "n": n, "size": size, "seed": seed},
+                                                     lambda: vg_split(split, n, size, seed), fmt="pkl")}
+    if source not in readers:
+        raise ParameterError(f"source={source!r}; use one of {SOURCES}")
+    return readers[source]()

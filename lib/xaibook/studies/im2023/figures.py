@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ...viz import charts
+from .data import source_name
 from .power import power_by_effect, power_by_size
 from .published import ACCESS, EXPLANATIONS, published_conditions, published_design
 
@@ -79,8 +80,7 @@ def size_chart(ds: Sequence[float] = (0.5, 0.8), alpha: float = 0.05) -> alt.Top
 # ------------------------------------------------------------------------ the rebuilt pipeline
 def pipeline_data(p) -> str:
     """The provenance line of a figure computed by the pipeline."""
-    src = "offline scenes rendered here" if p.source == "scenes" else "Visual Genome"
-    return f"{src}, {p.pairs} baseline/mislabeled pairs of a small VGG-style net trained here ({p.image_size} px)"
+    return f"{source_name(p.source)}, {p.pairs} baseline/mislabeled pairs of a small VGG-style net trained here ({p.image_size} px)"
 
 
 def calibration_chart(cal: pd.DataFrame, p) -> alt.TopLevelMixin:

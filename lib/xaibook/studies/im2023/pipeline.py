@@ -80,7 +80,7 @@ def plan(source: str | None = None, scale: str | None = None) -> Plan:
     source = source or data_source()
     if source not in task.SOURCES:
         raise ParameterError(f"source={source!r}; use one of {task.SOURCES}")
-    side = s.pick(32, 48, 96) if source == "scenes" else s.pick(64, 96, 128)
+    side = s.pick(*task.SOURCE_SIDES[source])
     sig = tuple(round(v * side / 48, 2) for v in (0.4, 0.5, 0.6, 0.7, 0.8, 1.0, 1.3))
     return Plan(scale=s.name, source=source, image_size=side,
                 train_images=s.pick(160, 1000, 6000), test_images=s.pick(96, 400, 2000),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .data import source_name
 from .power import comparisons, minimum_detectable_effect
 from .published import published_design
 
@@ -93,7 +94,7 @@ def closing_sentence(p, table: pd.DataFrame, cal: pd.DataFrame, mass: pd.DataFra
     c = cal[cal["chosen"]].set_index("model")["flip_rate"]
     g = mass.groupby(["method", "model"])["on_car"].mean().unstack()
     diff = ", ".join(f"{k} {g.loc[k, 'mislabeled'] - g.loc[k, 'baseline']:+.2f}" for k in g.index)
-    return (f"This build ran at scale **{p.scale}** on the {'offline scenes' if p.source == 'scenes' else 'Visual Genome'}"
+    return (f"This build ran at scale **{p.scale}** on the {source_name(p.source)}"
             f" ({p.train_images:,} training images at {p.image_size} px, {len(table)} model pairs). Clean test accuracy: "
             f"baseline {_pct(m['accuracy_baseline'])}, mislabeled {_pct(m['accuracy_mislabeled'])}; pairs agree on "
             f"{_pct(m['agreement'])} of the test images. Calibrated flip rates: "

@@ -89,7 +89,7 @@ class Plan(runs.Plan):
     seed: int = 0
 
     def describe(self) -> str:
-        what = (f"torchvision ResNet-50 on {self.pool_images} ImageNet val images" if self.source == "imagenet" else
+        what = (f"torchvision ResNet-50 on {self.pool_images} ImageNet val images" if data.side(self.source).pretrained else
                 f"{self.arch} trained here on {self.train_images} zoo images of {self.image_size} px "
                 f"({self.epochs} epochs), {self.pool_images} test images with error causes")
         return (f"scale {self.scale}: {what}; experiment 1 {self.exp1_images} images, experiment 2 "
