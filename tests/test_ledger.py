@@ -90,6 +90,18 @@ def test_timed_stores_the_cold_time_once():
     assert v == 42 and list(t["step"]) == ["step one"] and t.loc[0, "first_run_s"] <= t.loc[0, "this_run_s"] + 1e-3
 
 
+def test_step_decorator_times_each_call_under_its_key():
+    @runs.step("steptest", "render", lambda n, **kw: {"n": n})
+    def render(n: int, scale: float = 1.0) -> float:
+        """Doc kept."""
+        return n * scale
+
+    assert render(3, scale=2.0) == 6.0 and render(3) == 3
+    assert render.__doc__ == "Doc kept." and render.__name__ == "render"
+    t = runs.timings("steptest", reset=True)
+    assert list(t["step"]) == ["render"] and t.loc[0, "this_run_s"] >= 0
+
+
 def test_plan_table_sets_paper_beside_run():
     from dataclasses import dataclass
 

@@ -14,6 +14,7 @@ Keys on data use the cache's one digest, :func:`xaibook.cache.digest`.
 """
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, fields
 from typing import Any, Callable, ClassVar, TypeVar
@@ -66,6 +67,17 @@ def timed(study: str, step: str, key: dict, compute: Callable[[], T]) -> T:
         step, {"step": step, "first_run_s": first["seconds"], "this_run_s": 0.0})
     _TIMINGS[study][step]["this_run_s"] += seconds
     return value
+
+
+def step(study: str, name: str, key: Callable[..., dict]) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Decorator: run the function as the step ``name`` of ``study`` through :func:`timed`;
+    ``key(*args, **kwargs)`` gives the sizes the step depends on."""
+    def deco(fn: Callable[..., T]) -> Callable[..., T]:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> T:
+            return timed(study, name, key(*args, **kwargs), lambda: fn(*args, **kwargs))
+        return wrapper
+    return deco
 
 
 def timings(study: str, reset: bool = False) -> pd.DataFrame:

@@ -9,7 +9,6 @@ runs them all (the device check runs it at ``paper`` on a GPU).
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar
 
@@ -31,13 +30,8 @@ ERROR_OUTCOMES = ("TP", "FN", "FP")
 
 
 def _step(step: str, key: Callable[..., dict]):
-    """Time a step with :func:`xaibook.runs.timed`; ``key(*args)`` gives the sizes it uses."""
-    def deco(fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            return runs.timed(STUDY, step, key(*args, **kwargs), lambda: fn(*args, **kwargs))
-        return wrapper
-    return deco
+    """Time a pipeline step (:func:`xaibook.runs.step`); ``key(*args)`` gives the sizes it uses."""
+    return runs.step(STUDY, step, key)
 
 
 def timings(reset: bool = False) -> pd.DataFrame:

@@ -7,7 +7,6 @@ Stanford Dogs. Every expensive step is cached (resumable) and timed (:func:`timi
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Mapping
 
@@ -50,13 +49,8 @@ MAP_METHODS = ("GradCAM", "EP", "SOD")
 
 
 def _step(step: str, key: Callable[..., dict]):
-    """Time a pipeline step with :func:`xaibook.runs.timed`; ``key(*args)`` gives the sizes it uses."""
-    def deco(fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            return runs.timed(STUDY, step, key(*args, **kwargs), lambda: fn(*args, **kwargs))
-        return wrapper
-    return deco
+    """Time a pipeline step (:func:`xaibook.runs.step`); ``key(*args)`` gives the sizes it uses."""
+    return runs.step(STUDY, step, key)
 
 
 def timings(reset: bool = False) -> pd.DataFrame:

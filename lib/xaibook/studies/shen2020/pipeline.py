@@ -12,7 +12,6 @@ Every expensive step is cached and timed (:func:`xaibook.runs.timed`); the sizes
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar
 
@@ -36,13 +35,8 @@ TORCHRAY_EP = {"iterations": 800, "step": 7, "sigma": 21.0}
 
 
 def _step(step: str, key: Callable[..., dict]):
-    """Time a pipeline step with :func:`xaibook.runs.timed`; ``key(*args)`` gives the sizes it uses."""
-    def deco(fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            return runs.timed(STUDY, step, key(*args, **kwargs), lambda: fn(*args, **kwargs))
-        return wrapper
-    return deco
+    """Time a pipeline step (:func:`xaibook.runs.step`); ``key(*args)`` gives the sizes it uses."""
+    return runs.step(STUDY, step, key)
 
 
 def timings(reset: bool = False) -> pd.DataFrame:
