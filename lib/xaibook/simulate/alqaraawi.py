@@ -30,7 +30,7 @@ REFERENCE = "neither"
 """The condition the others are compared with (examples with outcome labels only, Sec. 3.3)."""
 ANSWERS = ("no", "yes")
 SIZES = dict(smoke=dict(train=28, test=21, pool=240, sizes=(8, 28), seeds=(0, 1)),
-             default=dict(train=168, test=105, pool=900, sizes=(21, 84, 168), seeds=(0, 1, 2)),
+             default=dict(train=112, test=70, pool=900, sizes=(21, 56, 112), seeds=(0, 1, 2)),
              paper=dict(train=1000, test=250, pool=5000, sizes=(4, 16, 64, 100, 1000), seeds=(0, 1, 2)))
 POOL_SEED_OFFSET = 1000
 RATIO = {"TP": 3, "FN": 2, "FP": 2}

@@ -33,7 +33,7 @@ REFERENCE = "none"
 """The condition the others are compared with (no explanation, the summary's control)."""
 JOB = "simulate.im2023.pair"
 SIZES = dict(smoke=dict(pairs=4, test_pairs=2, items=4, objects=6, epochs=4, sizes=(4, 8), seeds=(0, 1)),
-             default=dict(pairs=12, test_pairs=4, items=6, objects=10, epochs=2, sizes=(12, 48, 160),
+             default=dict(pairs=6, test_pairs=2, items=5, objects=10, epochs=1, sizes=(10, 20, 80),
                           seeds=(0, 1, 2)),
              paper=dict(pairs=200, test_pairs=50, items=10, objects=20, epochs=10, sizes=(16, 64, 256, 1500),
                         seeds=(0, 1, 2)))

@@ -29,7 +29,7 @@ STUDY = "nguyen2021"
 CONDITIONS = ("Confidence", "GradCAM", "EP", "SOD", "3-NN")
 ANSWERS = ("reject", "accept")
 SIZES = dict(smoke=dict(train=32, test=32, pool=640, sizes=(8, 32), seeds=(0, 1), ep_iterations=5),
-             default=dict(train=192, test=128, pool=1920, sizes=(24, 96, 192), seeds=(0, 1, 2), ep_iterations=30),
+             default=dict(train=80, test=48, pool=1280, sizes=(20, 40, 80), seeds=(0, 1, 2), ep_iterations=12),
              paper=dict(train=1000, test=250, pool=9600, sizes=(4, 16, 64, 100, 1000), seeds=(0, 1, 2),
                         ep_iterations=800))
 """Trials and training sizes per scale (SimEvals' sizes 4-1000, seeds 0-2 and 250 test items at paper)."""

@@ -32,7 +32,7 @@ CONDITIONS = ("No-Int", "Int") + tuple(MAPS)
 REFERENCE = "No-Int"
 """The condition the others are compared with (no maps, the study's control)."""
 SIZES = dict(smoke=dict(train=24, test=24, pool=480, sizes=(8, 24), seeds=(0, 1), ep_iterations=5),
-             default=dict(train=160, test=120, pool=2400, sizes=(20, 80, 160), seeds=(0, 1, 2), ep_iterations=20),
+             default=dict(train=80, test=48, pool=1280, sizes=(20, 40, 80), seeds=(0, 1, 2), ep_iterations=20),
              paper=dict(train=1000, test=250, pool=16000, sizes=(4, 16, 64, 100, 1000), seeds=(0, 1, 2),
                         ep_iterations=300))
 POOL_SEED_OFFSET = 1000
