@@ -22,9 +22,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def build(out: Path, execute: bool) -> Path:
-    """``jupyter-book build`` of the project into ``out``; with ``execute`` False the chapters are not run."""
+    """``jupyter-book build`` of the project into ``out`` with the README build's flags (warnings, broken
+    references included, fail it); with ``execute`` False the chapters are not run."""
     cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT), "--path-output", str(out),
-           "--keep-going"]
+           "--keep-going", "-W", "-n"]
     if not execute:
         config = (ROOT / "_config.yml").read_text()
         config = re.sub(r"execute_notebooks:\s*\S+", 'execute_notebooks: "off"', config)
