@@ -37,7 +37,8 @@ SIZES = dict(smoke=dict(pairs=4, test_pairs=2, items=4, objects=6, epochs=4, siz
                           seeds=(0, 1, 2)),
              paper=dict(pairs=200, test_pairs=50, items=10, objects=20, epochs=10, sizes=(16, 64, 256, 1500),
                         seeds=(0, 1, 2)))
-"""Pairs and items per scale (dozens of models at default, hundreds at paper; Issue 16)."""
+"""Pairs and items per scale: at default 6 pairs (12 models) of one epoch, what the 6-minute budget for all
+chapters' agents leaves (about 15 s per pair on the 2-core CPU); hundreds of models at paper (Issue 16)."""
 PAIR_SEED_OFFSET = 100
 """Pair seeds start here, so the population shares no pair with the chapter's (seeds 0 .. pairs-1)."""
 

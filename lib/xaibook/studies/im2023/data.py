@@ -41,6 +41,8 @@ def source_name(source: str) -> str:
     if source not in SOURCE_NAMES:
         raise ParameterError(f"source={source!r}; use one of {SOURCES}")
     return SOURCE_NAMES[source]
+
+
 _SPLIT_SEED = {"train": 11, "test": 12}
 
 
