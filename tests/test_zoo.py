@@ -230,7 +230,7 @@ def test_dataset_is_cached(tmp_path, monkeypatch):
     a = zoo.zoo_dataset("test", n=5, size=32, chunk=3, species="hounds")
     assert len(list(tmp_path.rglob("*.pt"))) == 2  # two chunks
     calls = []
-    monkeypatch.setattr(zoo, "render_zoo", lambda *a_, **k: calls.append(1))
+    monkeypatch.setattr(zoo.datasets, "render_zoo", lambda *a_, **k: calls.append(1))
     b = zoo.zoo_dataset("test", n=5, size=32, chunk=3, species="hounds")
     assert not calls and torch.equal(a.images, b.images) and a.records.equals(b.records)
     assert set(a.records.species) <= set(zoo.species_indices("hounds"))
