@@ -149,7 +149,7 @@ def test_datasets_are_cached(tmp_path, monkeypatch):
     monkeypatch.setenv("XAIBOOK_CACHE", str(tmp_path))
     a = S.im_dataset("test", mislabeled=True, n=5, size=32, chunk=3)
     assert len(list(tmp_path.rglob("*.pt"))) == 2
-    monkeypatch.setattr(S, "render_scenes", lambda *a_, **k: (_ for _ in ()).throw(AssertionError("re-rendered")))
+    monkeypatch.setattr(S.datasets, "render_scenes", lambda *a_, **k: (_ for _ in ()).throw(AssertionError("re-rendered")))
     b = S.im_dataset("test", mislabeled=True, n=5, size=32, chunk=3)
     assert torch.equal(a.images, b.images) and torch.equal(a.labels, b.labels)
     assert (b.objects.scene.max() == 4) and len(b.scenes) == 5
