@@ -1,4 +1,5 @@
-"""config.threads / configure_threads: torch threads follow the idle CPUs, XAIBOOK_THREADS overrides."""
+"""config.threads / configure_threads / configure_openmp: torch threads are the available CPUs whatever the load
+(XAIBOOK_THREADS overrides); OpenMP waits passively when other processes take those CPUs."""
 from __future__ import annotations
 
 import os
@@ -57,3 +58,70 @@ def test_device_configures_threads_once(monkeypatch):
     monkeypatch.setenv("XAIBOOK_THREADS", "5")
     config.device()
     assert torch.get_num_threads() == 2  # once per process
+
+
+@pytest.fixture
+def _fresh_openmp(monkeypatch):
+    """As if torch were not loaded yet and no wait policy were set (both restored afterwards)."""
+    import sys
+
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.delitem(sys.modules, "torch")
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(config.Path, "read_text", lambda self, *a, **k: "max 100000")
+
+
+@pytest.mark.parametrize("load, threads, policy", [(1.0, "2", "PASSIVE"), (0.6, "2", "PASSIVE"), (0.3, "2", None),
+                                                   (None, "2", None), (1.0, "1", None), (1.6, "1", "PASSIVE")])
+def test_openmp_waits_passively_only_when_other_processes_take_torchs_cpus(_fresh_openmp, monkeypatch, load,
+                                                                           threads, policy):
+    monkeypatch.setenv("XAIBOOK_THREADS", threads)
+    assert config.configure_openmp(busy=lambda: load) == policy
+    assert os.environ.get("OMP_WAIT_POLICY") == policy
+
+
+def test_openmp_policy_set_by_the_user_or_after_torch_loaded_is_left_alone(_fresh_openmp, monkeypatch):
+    import sys
+
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    assert config.configure_openmp(busy=lambda: 2.0) is None and os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+    monkeypatch.delenv("OMP_WAIT_POLICY")
+    monkeypatch.setitem(sys.modules, "torch", torch)
+    assert config.configure_openmp(busy=lambda: 2.0) is None and "OMP_WAIT_POLICY" not in os.environ
+
+
+def test_a_bad_thread_count_does_not_break_the_import(_fresh_openmp, monkeypatch):
+    monkeypatch.setenv("XAIBOOK_THREADS", "many")
+    assert config.configure_openmp(busy=lambda: 2.0) is None
+
+
+def test_busy_cpus_subtracts_this_process(monkeypatch):
+    times = iter([(100.0, 1000.0), (250.0, 1200.0)])
+    own = iter([10.0, 60.0])
+    monkeypatch.setattr(config, "_cpu_times", lambda: next(times))
+    monkeypatch.setattr(config, "_own_jiffies", lambda: next(own))
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert config.busy_cpus(sample_s=0) == pytest.approx((150 - 50) / 200 * 2)
+    monkeypatch.setattr(config, "_cpu_times", lambda: None)
+    monkeypatch.setattr(config, "_own_jiffies", lambda: 0.0)
+    assert config.busy_cpus(sample_s=0) is None
+
+
+def test_a_process_started_beside_a_busy_one_waits_passively(tmp_path):
+    """End to end on this machine: with ``yes`` holding a core, importing xaibook sets the policy."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "XAIBOOK_THREADS")}
+    code = "import os, xaibook; print(os.environ.get('OMP_WAIT_POLICY'))"
+    yes = subprocess.Popen(["yes"], stdout=subprocess.DEVNULL)
+    try:
+        import time
+
+        time.sleep(0.5)
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    finally:
+        yes.kill()
+        yes.wait()
+    assert out.stdout.strip() == "PASSIVE"

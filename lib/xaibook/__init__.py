@@ -11,6 +11,8 @@ __version__ = "0.1.0"
 
 from . import config, errors  # noqa: E402  (light modules, always loaded)
 
+config.configure_openmp()  # before torch loads: passive OpenMP waiting on a busy machine
+
 _LAZY = {"cache", "progress", "world", "data", "models", "explain", "attack", "metrics", "stats", "viz",
          "studies", "stimuli", "ledger"}
 
