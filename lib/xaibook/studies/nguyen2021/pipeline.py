@@ -144,7 +144,7 @@ def plan(source: str | None = None) -> Plan:
         arch="resnet34" if real or s.name == "paper" else "resnet18",
         image_size=src.input_size if real else s.pick(32, 64, 128),
         train_images=0 if real else s.pick(192, 3840, 48000),
-        epochs=0 if real else s.pick(2, 8, 30),
+        epochs=0 if real else s.pick(2, 6, 30),
         pool_imagenet=s.pick(64, 2000, None) if real else s.pick(96, 1920, 9600),
         pool_dogs=s.pick(64, 2000, None) if real else s.pick(96, 960, 4800),
         per_bin=s.pick(2, 4, paper["per_bin"]),

@@ -77,7 +77,7 @@ _SIZES = dict(
                observer_width=0.5, observer_lr=4e-3, observer_batch=32, grid_rows=2, n_interpolations=4,
                interpolation_steps=5, concept_images=64, gallery_per_class=3),
     default=dict(n_train=6000, n_test=1000, supersample=2, importance_n=300, importance_factors=TABLE1_FACTORS,
-                 importance_seeds=(0, 1), observer_train=4000, observer_test=500, observer_epochs=12,
+                 importance_seeds=(0, 1), observer_train=4000, observer_test=500, observer_epochs=6,
                  observer_width=1.0, observer_lr=4e-3, observer_batch=32, grid_rows=10, n_interpolations=30,
                  interpolation_steps=9, concept_images=500, gallery_per_class=6),
     paper=dict(n_train=20000, n_test=5000, supersample=2, importance_n=1000,
