@@ -125,3 +125,23 @@ def test_a_process_started_beside_a_busy_one_waits_passively(tmp_path):
         yes.kill()
         yes.wait()
     assert out.stdout.strip() == "PASSIVE"
+
+
+def test_the_wait_policy_changes_no_result():
+    """Two training steps of a small convnet give the same bytes with spinning and with passive waiting."""
+    import subprocess
+    import sys
+
+    code = ("import hashlib, torch; torch.manual_seed(0); torch.set_num_threads(2)\n"
+            "m = torch.nn.Sequential(torch.nn.Conv2d(3, 16, 3), torch.nn.ReLU(), torch.nn.Flatten(),"
+            " torch.nn.Linear(16 * 30 * 30, 5))\n"
+            "opt = torch.optim.SGD(m.parameters(), lr=0.1); x = torch.randn(32, 3, 32, 32); y = torch.randint(0, 5, (32,))\n"
+            "for _ in range(2):\n"
+            "    loss = torch.nn.functional.cross_entropy(m(x), y); opt.zero_grad(); loss.backward(); opt.step()\n"
+            "print(hashlib.sha256(b''.join(p.detach().numpy().tobytes() for p in m.parameters())).hexdigest())")
+    digests = []
+    for policy in ("ACTIVE", "PASSIVE"):
+        env = {**os.environ, "OMP_WAIT_POLICY": policy}
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        digests.append(out.stdout.strip())
+    assert len(digests[0]) == 64 and digests[0] == digests[1]

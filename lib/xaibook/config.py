@@ -114,7 +114,7 @@ def _own_jiffies() -> float:
         return 0.0
 
 
-def busy_cpus(sample_s: float = 0.2) -> float | None:
+def busy_cpus(sample_s: float = 0.1) -> float | None:
     """How many CPUs other processes keep busy now, sampled from ``/proc/stat`` over ``sample_s``
     (this process's own time subtracted); None where ``/proc/stat`` is missing (not Linux)."""
     import time
