@@ -8,7 +8,7 @@ the same), scores the test split after every epoch, and prints one line per seed
     python benchmarks/sixt_inn_seeds.py [--scale default] [--seeds 0 1] [--set lr=2e-3 --set schedule=cosine]
                                         [--n-train 3000] [--json out.json]
 
-``--set`` overrides one training setting of :func:`xaibook.models.glow.default_settings` (``epochs``,
+``--set`` overrides one training setting of :func:`xaibook.models.glow_training.default_settings` (``epochs``,
 ``batch_size``, ``lr``, ``bce_weight``, ``label_noise``, ``schedule``, ``warmup_steps``, ``clip_norm``)
 for exploration; ``--n-train`` trains on the first images of the split. Nothing is cached: every seed
 is trained from scratch (the rendered images come from the artifact cache). Times depend on the machine
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["XAIBOOK_SCALE"] = args.scale
 
     from xaibook import config
-    from xaibook.models.glow import default_settings, evaluate, train_glow_classifier
+    from xaibook.models.glow_training import default_settings, evaluate, train_glow_classifier
     from xaibook.studies import sixt2022
 
     config.configure_threads()

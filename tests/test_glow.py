@@ -13,9 +13,9 @@ import torch
 
 from xaibook.errors import ParameterError
 from xaibook.explain.counterfactual import counterfactual
-from xaibook.models import glow
-from xaibook.models.glow import (ActNorm, AffineCoupling, FlowStep, GlowClassifier, InvConv1x1, Squeeze,
-                                 train_glow_classifier, trained_glow_classifier)
+from xaibook.models import glow_training
+from xaibook.models.glow import ActNorm, AffineCoupling, FlowStep, GlowClassifier, InvConv1x1, Squeeze
+from xaibook.models.glow_training import train_glow_classifier, trained_glow_classifier
 
 
 def _randomise(model: torch.nn.Module, std: float = 0.1, seed: int = 0) -> None:
@@ -217,7 +217,7 @@ def test_training_resumes_per_epoch_exactly():
 
 
 def test_trained_glow_classifier_is_cached_and_checks_the_size():
-    settings = glow.default_settings("smoke")
+    settings = glow_training.default_settings("smoke")
     size = settings["model"]["image_size"]
     calls = []
 
@@ -263,12 +263,12 @@ def test_training_stopped_at_until_epoch_and_resumed_equals_one_run(schedule):
 
 
 def test_learning_rate_schedules():
-    assert glow.learning_rate(0, 1000, 1e-3, "constant", 100) == pytest.approx(1e-5)
-    assert glow.learning_rate(500, 1000, 1e-3, "constant", 100) == 1e-3
-    assert glow.learning_rate(99, 1000, 1e-3, "cosine", 100) == pytest.approx(1e-3)
-    assert glow.learning_rate(550, 1000, 1e-3, "cosine", 100) == pytest.approx(0.5e-3)
-    assert glow.learning_rate(999, 1000, 1e-3, "cosine", 100) < 1e-8
-    lrs = [glow.learning_rate(s, 1000, 1e-3, "cosine", 100) for s in range(100, 1000)]
+    assert glow_training.learning_rate(0, 1000, 1e-3, "constant", 100) == pytest.approx(1e-5)
+    assert glow_training.learning_rate(500, 1000, 1e-3, "constant", 100) == 1e-3
+    assert glow_training.learning_rate(99, 1000, 1e-3, "cosine", 100) == pytest.approx(1e-3)
+    assert glow_training.learning_rate(550, 1000, 1e-3, "cosine", 100) == pytest.approx(0.5e-3)
+    assert glow_training.learning_rate(999, 1000, 1e-3, "cosine", 100) < 1e-8
+    lrs = [glow_training.learning_rate(s, 1000, 1e-3, "cosine", 100) for s in range(100, 1000)]
     assert all(a >= b for a, b in zip(lrs, lrs[1:]))
 
 
@@ -281,7 +281,7 @@ def test_trained_glow_classifier_paused_by_its_hook_resumes_to_the_uninterrupted
     the cached model equals one trained without a pause, and the cache records the training seconds."""
     from xaibook.cache import default_cache
 
-    size = glow.default_settings("smoke")["model"]["image_size"]
+    size = glow_training.default_settings("smoke")["model"]["image_size"]
     data = _toy(48, size=size)
     params = {"toy": "pause", "n": 48}
     monkeypatch.setenv("XAIBOOK_CACHE", str(tmp_path / "one"))

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from xaibook.errors import ParameterError
-from xaibook.models import glow
+from xaibook.models import glow_training
 from xaibook.studies import sixt2022 as sx
 from xaibook.studies.sixt2022 import pipeline
 
@@ -24,10 +24,10 @@ def tiny(monkeypatch):
     p = dataclasses.replace(pipeline.plan("smoke"), n_train=32, n_test=16, observer_train=16, observer_test=8,
                             observer_epochs=3, observer_width=0.25, observer_batch=8)
     monkeypatch.setattr(pipeline, "plan", lambda scale=None: p)
-    smoke = glow.default_settings("smoke")
+    smoke = glow_training.default_settings("smoke")
     settings = {**smoke, "epochs": 3, "model": {**smoke["model"], "levels": 2, "steps_per_level": 1, "hidden": 8,
                                                  "classifier_level": 1}}
-    monkeypatch.setattr(glow, "default_settings", lambda scale=None: settings)
+    monkeypatch.setattr(glow_training, "default_settings", lambda scale=None: settings)
     return p
 
 

@@ -33,7 +33,7 @@ _SPLIT_SEEDS = {"train": 1, "test": 2}
 class SixtPlan(runs.Plan):
     """Sizes of one run at a scale (:func:`plan`): data splits, importance, observer, grids, concepts.
 
-    The INN's own sizes (image side, depth, epochs) come from :func:`xaibook.models.glow.default_settings`;
+    The INN's own sizes (image side, depth, epochs) come from :func:`xaibook.models.glow_training.default_settings`;
     ``image_size`` here is the same. ``PAPER`` holds the study's settings where the paper (or its released
     code) gives them, read from ``data/published``.
     """
@@ -91,7 +91,7 @@ _SIZES = dict(
 def plan(scale: "str | None" = None) -> SixtPlan:
     """The sizes of a run at ``scale`` (``smoke``, ``default``, ``paper``; the current scale by default)."""
     from ... import config
-    from ...models.glow import default_settings
+    from ...models.glow_training import default_settings
 
     sc = config.Scale(scale) if scale else config.scale()
     picked = sc.pick(**_SIZES)
@@ -159,7 +159,7 @@ def trained_model():
     Returns ``(model, history)``.
     """
     from ... import config
-    from ...models.glow import default_settings, trained_glow_classifier
+    from ...models.glow_training import default_settings, trained_glow_classifier
 
     s = plan()
     _, train_images, train_labels = dataset_images("train")
@@ -176,7 +176,7 @@ def train_model(until_epoch: int) -> str:
     it and ends with the weights of one uninterrupted run, so the chapter can spread the training over
     cells of a few minutes. Returns a note.
     """
-    from ...models.glow import default_settings, trained_glow_classifier
+    from ...models.glow_training import default_settings, trained_glow_classifier
 
     settings = default_settings()
     epochs = settings["epochs"]
