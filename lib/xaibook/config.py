@@ -141,10 +141,12 @@ def configure_openmp(busy: "float | None | Any" = busy_cpus) -> str | None:
     another process holds a core, a spinning thread takes turns with it at every barrier: on
     the 2-core CPU with ``yes`` running, a ResNet-18 training step at 64 px took 1.30 s with
     libgomp's default spinning against 0.83 s with ``OMP_WAIT_POLICY=PASSIVE``; on the idle
-    machine passive waiting cost about 12 % (0.42 against 0.47-0.54 s). So the policy is set to
-    ``PASSIVE`` only when, as this process starts, other processes keep busy at least
-    :data:`BUSY_THRESHOLD` of the CPUs torch's threads would use (more than the CPUs those threads
-    leave free), and only before torch is imported (libgomp reads it once, when it loads).
+    machine passive waiting cost about 12 % (interleaved runs: 0.40-0.51 s spinning, 0.43-0.54 s
+    passive). So the policy is set to ``PASSIVE`` only when, as this process starts, other
+    processes keep busy at least :data:`BUSY_THRESHOLD` of the CPUs torch's threads would use
+    (more than the CPUs those threads leave free), and only before torch is imported (libgomp
+    reads it once, when it loads). The whole book built with ``yes`` on one core in 61 min
+    (``benchmarks/busy_build.sh``) and gave the same ledger digest as the idle build.
     The wait policy changes speed, not results. An ``OMP_WAIT_POLICY`` already set is left as is.
 
     Args:
