@@ -17,7 +17,7 @@ import argparse
 import importlib
 import sys
 import time
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from ..errors import XaibookError
 from . import writing
@@ -114,6 +114,11 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return 130
     return 2
+
+
+def run_generator(name: str, argv: Iterable[str] | None = None) -> int:
+    """``main([name, *argv])``, with ``sys.argv[1:]`` when ``argv`` is None (the generators' ``main_*``)."""
+    return main([name, *(list(argv) if argv is not None else sys.argv[1:])])
 
 
 if __name__ == "__main__":

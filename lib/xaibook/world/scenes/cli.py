@@ -71,8 +71,6 @@ def add_cli(sub: "argparse._SubParsersAction") -> Any:
 
 def main_scenes(argv: Iterable[str] | None = None) -> int:
     """``python -m xaibook.world scenes --n N --out DIR [--seed S] [--size 128] [--task voc|im|im-mislabeled]``."""
-    import sys
+    from ..__main__ import run_generator
 
-    from ..__main__ import main
-
-    return main(["scenes", *(list(argv) if argv is not None else sys.argv[1:])])
+    return run_generator("scenes", argv)

@@ -28,6 +28,15 @@ def default_sizes() -> dict[str, dict[str, int]]:
 _SPLIT_SEED = {"train": 0, "val": 1, "test": 2}
 
 
+def _split(kind: str, split: str, n: int | None, size: int | None, seed: int) -> tuple[int, int, int]:
+    """A split's image count, side (the scale's defaults for ``kind`` where None) and its own seed."""
+    if split not in _SPLIT_SEED:
+        raise ParameterError(f"split={split!r}; use one of {sorted(_SPLIT_SEED)}")
+    sizes = default_sizes()[kind]
+    return (sizes[split] if n is None else n, sizes["size"] if size is None else size,
+            seed * 7919 + _SPLIT_SEED[split] + 1)
+
+
 def _cached_render(name: str, key: dict, params: SceneParams, size: int, chunk: int, desc: str,
                    context: bool = False) -> Scenes:
     from ...cache import map_chunks
@@ -52,12 +61,8 @@ def voc_dataset(split: str = "train", n: int | None = None, seed: int = 0, size:
 
     ``context=True`` also returns the rails' mask (``Scenes.context``); the images are the same.
     """
-    if split not in _SPLIT_SEED:
-        raise ParameterError(f"split={split!r}; use one of {sorted(_SPLIT_SEED)}")
-    sizes = default_sizes()["voc"]
-    n = sizes[split] if n is None else n
-    size = sizes["size"] if size is None else size
-    params = sample_scenes(n, seed=seed * 7919 + _SPLIT_SEED[split] + 1, max_objects=max_objects)
+    n, size, split_seed = _split("voc", split, n, size, seed)
+    params = sample_scenes(n, seed=split_seed, max_objects=max_objects)
     key = {"split": split, "n": n, "seed": seed, "size": size, "max_objects": max_objects}
     if context:
         key["context"] = True
@@ -67,12 +72,8 @@ def voc_dataset(split: str = "train", n: int | None = None, seed: int = 0, size:
 def im_dataset(split: str = "train", mislabeled: bool = False, n: int | None = None, seed: int = 0,
                size: int | None = None, chunk: int = 256) -> Scenes:
     """Im et al.'s binary bus/train task at the run's scale (``mislabeled``: cars labelled positive)."""
-    if split not in _SPLIT_SEED:
-        raise ParameterError(f"split={split!r}; use one of {sorted(_SPLIT_SEED)}")
-    sizes = default_sizes()["im"]
-    n = sizes[split] if n is None else n
-    size = sizes["size"] if size is None else size
-    params = im_task(n, seed=seed * 7919 + _SPLIT_SEED[split] + 1, mislabeled=mislabeled)
+    n, size, split_seed = _split("im", split, n, size, seed)
+    params = im_task(n, seed=split_seed, mislabeled=mislabeled)
     key = {"split": split, "n": n, "seed": seed, "size": size, "mislabeled": bool(mislabeled)}
     return _cached_render("world.scenes.im", key, params, size, chunk, f"im task {split}")
 

@@ -75,8 +75,6 @@ def add_cli(sub: "argparse._SubParsersAction") -> "Any":
 
 def main_zoo(argv: Iterable[str] | None = None) -> int:
     """``python -m xaibook.world zoo --n N --out DIR [--seed S] [--size 128] [--species hounds] [knobs]``."""
-    import sys
+    from ..__main__ import run_generator
 
-    from ..__main__ import main
-
-    return main(["zoo", *(list(argv) if argv is not None else sys.argv[1:])])
+    return run_generator("zoo", argv)
