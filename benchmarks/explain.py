@@ -30,6 +30,7 @@ from torchvision import models as tv_models
 
 from xaibook import config
 from xaibook.explain import extremal_perturbation, gradcam, gradient, lrp, oracle, smoothgrad
+from xaibook.models.wrappers import Autocast
 from xaibook.explain.extremal import gaussian_blur
 from xaibook.models.wrappers import Normalized
 
@@ -89,26 +90,6 @@ def iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     a, b = a > 0.5, b > 0.5
     union = (a | b).sum((-1, -2)).float()
     return torch.where(union > 0, (a & b).sum((-1, -2)).float() / union.clamp(min=1), torch.nan)
-
-
-class Autocast(torch.nn.Module):
-    """``model`` run under bf16 autocast (optionally on channels_last inputs), returning fp32 logits.
-
-    A speed variant for Extremal Perturbation: the mask optimisation around the model stays fp32.
-    """
-
-    def __init__(self, model: torch.nn.Module, dtype: torch.dtype | None = torch.bfloat16,
-                 channels_last: bool = False):
-        super().__init__()
-        self.model, self.dtype, self.channels_last = model, dtype, channels_last
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        if self.dtype is None:
-            return self.model(x)
-        with torch.autocast(x.device.type, dtype=self.dtype):
-            return self.model(x).float()
 
 
 def make_model(device: torch.device, arch: str = "resnet34", seed: int = 0) -> torch.nn.Module:

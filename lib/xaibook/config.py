@@ -11,6 +11,9 @@ This is the only module that reads environment variables:
 ``XAIBOOK_PROGRESS`` set to ``0`` to silence progress bars.
 ``XAIBOOK_LEDGER`` where chapters write their reproduction ledgers
                    (default ``_build/ledger/<scale>`` in the repository).
+``XAIBOOK_PRECISION`` ``auto`` (default): bfloat16 mixed precision where the hardware runs it
+                   natively (CUDA; CPUs with AMX or AVX512-BF16), else float32; ``fp32`` turns
+                   it off everywhere (see :func:`autocast_dtype`).
 ``XAIBOOK_THREADS`` torch's intra-op threads (default: the CPUs this process may use, whatever
                    the load, so that results do not depend on it; see :func:`threads`).
 
@@ -205,6 +208,59 @@ def device() -> "Any":
             raise ParameterError(f"XAIBOOK_DEVICE={want!r} but CUDA is not available on this machine; unset it to use the CPU.")
         return dev
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+PRECISIONS = ("auto", "fp32")
+
+
+def precision() -> str:
+    """``XAIBOOK_PRECISION``: ``auto`` (default) or ``fp32``."""
+    name = os.environ.get("XAIBOOK_PRECISION", "auto").strip().lower() or "auto"
+    if name not in PRECISIONS:
+        raise ParameterError(f"XAIBOOK_PRECISION={name!r}; use auto (mixed precision where the hardware has it) "
+                             "or fp32 (float32 everywhere)")
+    return name
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AMX tiles or AVX512-BF16): there torch's
+    oneDNN convolutions run about 1.5-2.4x faster under bf16 autocast (``benchmarks/cpu_precision.py``);
+    elsewhere bf16 is emulated and slower than float32."""
+    import torch
+
+    probes = [getattr(torch.cpu, name, None) for name in ("_is_amx_tile_supported", "_is_avx512_bf16_supported")]
+    return any(bool(f()) for f in probes if f is not None)
+
+
+def autocast_dtype(device: "Any" = None) -> "Any":
+    """The mixed-precision dtype for training and model-bound explanations on ``device`` (default
+    :func:`device`), or None for float32.
+
+    CUDA: bfloat16 where supported, else float16. CPU: bfloat16 when :func:`cpu_has_bf16`, else
+    None. ``XAIBOOK_PRECISION=fp32`` gives None everywhere. Results depend on it (as on the thread
+    count), so callers key their caches with :func:`precision_key`.
+    """
+    import torch
+
+    dev = torch.device(device) if device is not None else globals()["device"]()
+    if precision() == "fp32":
+        return None
+    if dev.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if dev.type == "cpu" and cpu_has_bf16():
+        return torch.bfloat16
+    return None
+
+
+def precision_key(device: "Any" = None) -> dict:
+    """``{"cpu_autocast": "bfloat16"}`` when :func:`autocast_dtype` is bf16 on a CPU, else ``{}``:
+    the part of a cache key that keeps CPU results of the two precisions apart (float32 keys
+    stay as they were; CUDA runs were always mixed precision)."""
+    import torch
+
+    dev = torch.device(device) if device is not None else globals()["device"]()
+    dtype = autocast_dtype(dev)
+    return {"cpu_autocast": "bfloat16"} if dev.type == "cpu" and dtype is not None else {}
 
 
 def seed_everything(seed: int = 0) -> None:

@@ -290,7 +290,8 @@ class ZooSource:
             on_epoch=on_epoch, **train_kw)
         name = (f"{arch.replace('resnet', 'ResNet-')} trained here ({train_images} images of {image_size} px, "
                 f"{epochs} epochs)")
-        key = {"name": f"{self.study}.zoo-classifier", **params, **{k: v for k, v in train_kw.items() if k != "desc"}}
+        key = {"name": f"{self.study}.zoo-classifier", **params, **{k: v for k, v in train_kw.items() if k != "desc"},
+               **config.precision_key()}
         return Classifier(model.eval(), list(zoo.SPECIES["name"]), self.name, name, key,
                           zoo.species_indices(zoo.FINE_GRAINED_FAMILY), model.gradcam_layer, image_size, history)
 

@@ -5,7 +5,8 @@ uint8, ``targets``) or on any torch ``Dataset`` of ``(image, target)`` pairs, fo
 tasks: ``"single"`` (cross-entropy over class indices), ``"multi"`` (per-class sigmoid and
 binary cross-entropy over multi-hot targets, e.g. PASCAL VOC) and ``"regression"`` (mean
 squared error, e.g. the Sixt et al. 2022 observer). It uses ``config.device()``, mixed
-precision on CUDA (bfloat16 where supported, else float16 with loss scaling), AdamW or SGD
+precision (``config.autocast_dtype``: on CUDA bfloat16 where supported, else float16 with loss
+scaling; on CPUs with native bfloat16, bfloat16 autocast on channels-last tensors), AdamW or SGD
 with a cosine schedule, optional flip / shift / colour augmentation, and a progress bar per
 epoch. With ``checkpoint=`` it writes the full training state atomically after every epoch
 and resumes from the last finished epoch; each epoch's shuffling, augmentation and dropout
@@ -218,9 +219,8 @@ def accuracy(outputs: torch.Tensor, targets: torch.Tensor, k: int = 1, threshold
 
 
 def _amp(device: torch.device, amp: bool) -> tuple[bool, torch.dtype | None]:
-    if not amp or device.type != "cuda":
-        return False, None
-    return True, (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
+    dtype = config.autocast_dtype(device) if amp else None
+    return dtype is not None, dtype
 
 
 def _atomic_save(obj: Any, path: Path) -> None:
@@ -242,7 +242,7 @@ def _evaluate(model: nn.Module, data: Any, task: str, batch_size: int, device: t
     batches, _ = _batches(data, batch_size, False, None, device, num_workers)
     with torch.no_grad():
         for xb, yb in batches:
-            with torch.autocast("cuda", dtype=amp_dtype, enabled=use_amp):
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
                 logits = model(xb)
             total += float(_loss(task, logits, yb)) * len(xb)
             n += len(xb)
@@ -273,7 +273,7 @@ def train(model: nn.Module, data: Any, *, task: str | None = None, epochs: int =
         augment: :class:`Augment` or a dict of its fields.
         label_smoothing: for ``"single"``.
         val: validation data in the same forms as ``data`` (scored after each epoch).
-        device: default ``config.device()``; amp: mixed precision on CUDA.
+        device: default ``config.device()``; amp: mixed precision where ``config.autocast_dtype`` allows it.
         seed: seeds initial shuffling, augmentation and dropout per epoch.
         checkpoint: a file for the training state after every epoch; if it exists the run
             resumes after its last finished epoch.
@@ -294,8 +294,10 @@ def train(model: nn.Module, data: Any, *, task: str | None = None, epochs: int =
     device = torch.device(device) if device is not None else config.device()
     use_amp, amp_dtype = _amp(device, amp)
     model.to(device)
-    if device.type == "cuda":
+    channels_last = device.type == "cuda" or use_amp
+    if channels_last:
         model.to(memory_format=torch.channels_last)
+    if device.type == "cuda":
         data = _to_device_if_it_fits(data, device)
         val = _to_device_if_it_fits(val, device) if val is not None else None
 
@@ -344,9 +346,9 @@ def train(model: nn.Module, data: Any, *, task: str | None = None, epochs: int =
         for xb, yb in progress:
             if aug != Augment():
                 xb = aug.apply(xb, gen)
-            if device.type == "cuda":
+            if channels_last:
                 xb = xb.contiguous(memory_format=torch.channels_last)
-            with torch.autocast("cuda", dtype=amp_dtype, enabled=use_amp):
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
                 logits = model(xb)
             loss = _loss(task, logits, yb, label_smoothing)
             if not torch.isfinite(loss):
@@ -377,6 +379,8 @@ def train(model: nn.Module, data: Any, *, task: str | None = None, epochs: int =
                           "history": history}, ckpt)
         if on_epoch is not None:
             on_epoch(epoch + 1, record)
+    if channels_last:  # hand back the layout a cached copy loads into, so both give the same bits
+        model.to(memory_format=torch.contiguous_format)
     model.eval()
     return model, pd.DataFrame(history, columns=["epoch", "loss", "acc", "val_loss", "val_acc", "lr", "seconds"])
 
@@ -407,9 +411,11 @@ def train_cached(name: str, params: Mapping[str, Any], build_fn: Callable[[], nn
     if bad:
         raise ParameterError(f"train_cached manages {sorted(bad)} itself; pass val_fn= for validation data")
     keyed = {k: (asdict(v) if isinstance(v, Augment) else v) for k, v in train_kwargs.items() if k not in _NOT_KEYED}
+    device = torch.device(train_kwargs["device"]) if train_kwargs.get("device") is not None else config.device()
+    if train_kwargs.get("amp", True):
+        keyed.update(config.precision_key(device))
     key = {"params": dict(params), "train": keyed}
     cache = default_cache()
-    device = torch.device(train_kwargs["device"]) if train_kwargs.get("device") is not None else config.device()
     config.seed_everything(int(train_kwargs.get("seed", 0)))
     model = build_fn()
     if cache.has(name, key):

@@ -144,7 +144,7 @@ def feature_layer(p: Plan) -> str:
 def model_key(p: Plan, data: dict[str, Split]) -> dict:
     return {"plan": {k: v for k, v in p.sizes().items() if k not in ("relevance_per_outcome", "mid_range",
                                                                     "task_classes")},
-            "train_ids": cache.digest(data["train"].ids)}
+            "train_ids": cache.digest(data["train"].ids), **config.precision_key()}
 
 
 @_step("2 train classifier", lambda p, data: model_key(p, data))

@@ -187,14 +187,18 @@ def _ep_job(clf: Classifier, trials: TrialSet, p: Plan, key: dict, targets) -> t
     import torch
 
     from ...explain.extremal import NGUYEN_AREAS, extremal_perturbation
+    from ...models.wrappers import cpu_autocast
 
     schedule = ep_schedule(p)
     ep_key = {**key, "areas": list(NGUYEN_AREAS), "iterations": p.ep_iterations, "step": p.ep_step,
-              "sigma": p.ep_sigma, "smooth": 0.09, "schedule": schedule}
+              "sigma": p.ep_sigma, "smooth": 0.09, "schedule": schedule, **config.precision_key()}
+    model = []  # the bf16 copy (on CPUs with native bf16), made once and only when a chunk is computed
 
     def ep_chunk(rows):
         r = torch.as_tensor(list(rows))
-        m, d = extremal_perturbation(clf.model, trials.images[r], targets[r], areas=NGUYEN_AREAS,
+        if not model:
+            model.append(cpu_autocast(clf.model))
+        m, d = extremal_perturbation(model[0], trials.images[r], targets[r], areas=NGUYEN_AREAS,
                                      max_iter=p.ep_iterations, step=p.ep_step, sigma=p.ep_sigma, smooth=0.09,
                                      perturbation="blur", jitter=True, combine="sum", return_details=True,
                                      **schedule)
@@ -285,7 +289,9 @@ def explain_trials(clf: Classifier, trials: TrialSet, pool: Pool, p: Plan) -> Ex
     """
     maps = explain_maps(clf, trials, p)
     side = trials.images.shape[-1]
-    notes = [f"EP: {p.ep_iterations} iterations (paper: {TORCHRAY_EP['iterations']}), mask cells of {p.ep_step} px at {side} px"]
+    notes = [f"EP: {p.ep_iterations} iterations (paper: {TORCHRAY_EP['iterations']}), mask cells of {p.ep_step} px at {side} px"
+             + (", the model in bfloat16 autocast (this CPU computes bf16 natively; masks in float32)"
+                if config.precision_key() else "")]
     if len(trials):
         table = ep_area_table(maps.ep_areas, side, p.ep_step, p.ep_sigma).mean()
         reached = ", ".join(f"{v:.1f}" for v in table[table.index.str.startswith("reached")])

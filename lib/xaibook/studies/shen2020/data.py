@@ -116,7 +116,8 @@ class ZooSide:
                                            knobs=TRAIN_KNOBS), **train_kw)
         name = (f"{'ResNet-50' if p.arch == 'resnet50' else 'small VGG'} trained here ({p.train_images} zoo images "
                 f"of {p.image_size} px, {p.epochs} epochs)")
-        key = {"name": f"{STUDY}.zoo-classifier", **params, **{k: v for k, v in train_kw.items() if k != "desc"}}
+        key = {"name": f"{STUDY}.zoo-classifier", **params, **{k: v for k, v in train_kw.items() if k != "desc"},
+               **config.precision_key()}
         return Classifier(model.to(config.device()).eval(), list(zoo.SPECIES["name"]), self.name, name, key,
                           zoo.species_indices(zoo.FINE_GRAINED_FAMILY), model.gradcam_layer, p.image_size, history)
 
