@@ -99,3 +99,14 @@ def test_cpu_autocast_wraps_a_copy_and_returns_float32(native_bf16):
         ref, out = model(x), fast(x)
     assert out.dtype == torch.float32
     assert torch.allclose(out, ref, atol=0.05 * float(ref.abs().max()) + 1e-3)
+
+
+def test_provenance_lines_say_when_training_ran_in_bf16(native_bf16):
+    from xaibook.studies.alqaraawi2020 import pipeline as alq
+
+    native_bf16(True)
+    assert config.precision_note(torch.device("cpu")) == " in bf16 mixed precision"
+    assert alq.plan().short().endswith("in bf16 mixed precision")
+    native_bf16(False)
+    assert config.precision_note(torch.device("cpu")) == ""
+    assert "mixed precision" not in alq.plan().short()

@@ -224,7 +224,7 @@ def precision() -> str:
 
 def cpu_has_bf16() -> bool:
     """Whether this CPU computes bfloat16 natively (AMX tiles or AVX512-BF16): there torch's
-    oneDNN convolutions run about 1.5-2.4x faster under bf16 autocast (``benchmarks/cpu_precision.py``);
+    oneDNN convolutions run about 1.5-1.7x faster under bf16 autocast (``benchmarks/cpu_precision.py``);
     elsewhere bf16 is emulated and slower than float32."""
     import torch
 
@@ -261,6 +261,15 @@ def precision_key(device: "Any" = None) -> dict:
     dev = torch.device(device) if device is not None else globals()["device"]()
     dtype = autocast_dtype(dev)
     return {"cpu_autocast": "bfloat16"} if dev.type == "cpu" and dtype is not None else {}
+
+
+def precision_note(device: "Any" = None) -> str:
+    """`` in bf16 mixed precision`` (``fp16`` on CUDA without bf16) when training on ``device`` uses
+    autocast, else ``""``: the words a provenance line adds after "trained here"."""
+    dtype = autocast_dtype(device)
+    if dtype is None:
+        return ""
+    return f" in {'bf16' if 'bfloat16' in str(dtype) else 'fp16'} mixed precision"
 
 
 def seed_everything(seed: int = 0) -> None:

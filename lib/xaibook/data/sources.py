@@ -289,7 +289,7 @@ class ZooSource:
             val_fn=lambda: zoo.zoo_dataset("val", n=max(48, train_images // 10), size=image_size, seed=seed),
             on_epoch=on_epoch, **train_kw)
         name = (f"{arch.replace('resnet', 'ResNet-')} trained here ({train_images} images of {image_size} px, "
-                f"{epochs} epochs)")
+                f"{epochs} epochs{config.precision_note()})")
         key = {"name": f"{self.study}.zoo-classifier", **params, **{k: v for k, v in train_kw.items() if k != "desc"},
                **config.precision_key()}
         return Classifier(model.eval(), list(zoo.SPECIES["name"]), self.name, name, key,

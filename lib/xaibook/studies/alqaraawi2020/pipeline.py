@@ -74,7 +74,7 @@ class Plan(runs.Plan):
     def short(self) -> str:
         """A caption-length description: source, network, image side, scale."""
         net = "VGG16" if self.widths is None else "small VGG"
-        return f"{self.source}, {net} trained here at {self.image_size} px"
+        return f"{self.source}, {net} trained here at {self.image_size} px{config.precision_note()}"
 
     def describe(self) -> str:
         net = "VGG16" if self.widths is None else f"small VGG (widths {', '.join(map(str, self.widths))})"

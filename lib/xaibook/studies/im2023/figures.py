@@ -7,6 +7,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from ... import config
 from ...viz import charts
 from .data import source_name
 from .power import power_by_effect, power_by_size
@@ -80,7 +81,7 @@ def size_chart(ds: Sequence[float] = (0.5, 0.8), alpha: float = 0.05) -> alt.Top
 # ------------------------------------------------------------------------ the rebuilt pipeline
 def pipeline_data(p) -> str:
     """The provenance line of a figure computed by the pipeline."""
-    return f"{source_name(p.source)}, {p.pairs} baseline/mislabeled pairs of a small VGG-style net trained here ({p.image_size} px)"
+    return f"{source_name(p.source)}, {p.pairs} baseline/mislabeled pairs of a small VGG-style net trained here ({p.image_size} px{config.precision_note()})"
 
 
 def calibration_chart(cal: pd.DataFrame, p) -> alt.TopLevelMixin:

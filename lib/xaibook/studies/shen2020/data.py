@@ -115,7 +115,7 @@ class ZooSide:
             val_fn=lambda: zoo.zoo_dataset("val", n=max(48, p.train_images // 10), size=p.image_size, seed=p.seed,
                                            knobs=TRAIN_KNOBS), **train_kw)
         name = (f"{'ResNet-50' if p.arch == 'resnet50' else 'small VGG'} trained here ({p.train_images} zoo images "
-                f"of {p.image_size} px, {p.epochs} epochs)")
+                f"of {p.image_size} px, {p.epochs} epochs{config.precision_note()})")
         key = {"name": f"{STUDY}.zoo-classifier", **params, **{k: v for k, v in train_kw.items() if k != "desc"},
                **config.precision_key()}
         return Classifier(model.to(config.device()).eval(), list(zoo.SPECIES["name"]), self.name, name, key,

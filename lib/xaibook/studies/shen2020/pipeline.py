@@ -85,7 +85,7 @@ class Plan(runs.Plan):
     def describe(self) -> str:
         what = (f"torchvision ResNet-50 on {self.pool_images} ImageNet val images" if data.side(self.source).pretrained else
                 f"{self.arch} trained here on {self.train_images} zoo images of {self.image_size} px "
-                f"({self.epochs} epochs), {self.pool_images} test images with error causes")
+                f"({self.epochs} epochs{config.precision_note()}), {self.pool_images} test images with error causes")
         return (f"scale {self.scale}: {what}; experiment 1 {self.exp1_images} images, experiment 2 "
                 f"{self.exp2_images}; EP {self.ep_iterations} iterations with {self.ep_step}-px cells")
 
