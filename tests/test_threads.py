@@ -65,6 +65,7 @@ def _fresh_openmp(monkeypatch):
     """As if torch were not loaded yet and no wait policy were set (both restored afterwards)."""
     import sys
 
+    monkeypatch.setattr(config, "BUSY_AT_START", False)
     monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
     monkeypatch.delitem(sys.modules, "torch")
     monkeypatch.setattr(os, "cpu_count", lambda: 2)

@@ -135,6 +135,9 @@ def busy_cpus(sample_s: float = 0.1) -> float | None:
 
 #: Other processes' busy CPUs at or above which :func:`configure_openmp` makes OpenMP wait passively.
 BUSY_THRESHOLD = 0.5
+BUSY_AT_START = False
+"""Whether :func:`configure_openmp` found the machine loaded as this process started."""
+_WARNED_BF16_BUSY = False
 
 
 def configure_openmp(busy: "float | None | Any" = busy_cpus) -> str | None:
@@ -169,6 +172,8 @@ def configure_openmp(busy: "float | None | Any" = busy_cpus) -> str | None:
     load = busy() if callable(busy) else busy
     if load is None or load < spare + BUSY_THRESHOLD:
         return None
+    global BUSY_AT_START
+    BUSY_AT_START = True
     os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
     return "PASSIVE"
 
@@ -248,8 +253,22 @@ def autocast_dtype(device: "Any" = None) -> "Any":
     if dev.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     if dev.type == "cpu" and cpu_has_bf16():
+        _warn_bf16_busy()
         return torch.bfloat16
     return None
+
+
+def _warn_bf16_busy() -> None:
+    """Once per process: bf16 on a CPU that was busy when this process started is slow (issue 17)."""
+    global _WARNED_BF16_BUSY
+    if BUSY_AT_START and not _WARNED_BF16_BUSY:
+        import warnings
+
+        _WARNED_BF16_BUSY = True
+        warnings.warn("another process kept a CPU busy as xaibook started, and this CPU trains in bf16 mixed "
+                      "precision: in a book build on a 2-core machine with one core kept busy, a bf16 training cell "
+                      "took 1,124 s against 26 s idle (float32 under such load: about 2x its idle time). For a "
+                      "faster build set XAIBOOK_PRECISION=fp32 (float32 numbers, cached apart) or free the CPU.", RuntimeWarning, stacklevel=3)
 
 
 def precision_key(device: "Any" = None) -> dict:
