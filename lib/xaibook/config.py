@@ -151,7 +151,7 @@ def configure_openmp(busy: "float | None | Any" = busy_cpus) -> str | None:
     passive). So the policy is set to ``PASSIVE`` only when, as this process starts, other
     processes keep busy at least :data:`BUSY_THRESHOLD` of the CPUs torch's threads would use
     (more than the CPUs those threads leave free), and only before torch is imported (libgomp
-    reads it once, when it loads). The whole book built with ``yes`` on one core in 61 min
+    reads it once, when it loads). The whole float32 book built with ``yes`` on one core in 61 min
     (``benchmarks/busy_build.sh``) and gave the same ledger digest as the idle build.
     The wait policy changes speed, not results. An ``OMP_WAIT_POLICY`` already set is left as is.
 
@@ -247,7 +247,7 @@ def autocast_dtype(device: "Any" = None) -> "Any":
     """
     import torch
 
-    dev = torch.device(device) if device is not None else globals()["device"]()
+    dev = _torch_device(device)
     if precision() == "fp32":
         return None
     if dev.type == "cuda":
@@ -268,16 +268,21 @@ def _warn_bf16_busy() -> None:
         warnings.warn("another process kept a CPU busy as xaibook started, and this CPU trains in bf16 mixed "
                       "precision: in a book build on a 2-core machine with one core kept busy, a bf16 training cell "
                       "took 1,124 s against 26 s idle (float32 under such load: about 2x its idle time). For a "
-                      "faster build set XAIBOOK_PRECISION=fp32 (float32 numbers, cached apart) or free the CPU.", RuntimeWarning, stacklevel=3)
+                      "faster build set XAIBOOK_PRECISION=fp32 (float32 numbers, cached apart) or free the CPU.",
+                      RuntimeWarning, stacklevel=3)
+
+
+def _torch_device(device: "Any") -> "Any":
+    import torch
+
+    return torch.device(device) if device is not None else globals()["device"]()
 
 
 def precision_key(device: "Any" = None) -> dict:
     """``{"cpu_autocast": "bfloat16"}`` when :func:`autocast_dtype` is bf16 on a CPU, else ``{}``:
     the part of a cache key that keeps CPU results of the two precisions apart (float32 keys
     stay as they were; CUDA runs were always mixed precision)."""
-    import torch
-
-    dev = torch.device(device) if device is not None else globals()["device"]()
+    dev = _torch_device(device)
     dtype = autocast_dtype(dev)
     return {"cpu_autocast": "bfloat16"} if dev.type == "cpu" and dtype is not None else {}
 

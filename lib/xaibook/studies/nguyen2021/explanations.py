@@ -192,13 +192,11 @@ def _ep_job(clf: Classifier, trials: TrialSet, p: Plan, key: dict, targets) -> t
     schedule = ep_schedule(p)
     ep_key = {**key, "areas": list(NGUYEN_AREAS), "iterations": p.ep_iterations, "step": p.ep_step,
               "sigma": p.ep_sigma, "smooth": 0.09, "schedule": schedule, **config.precision_key()}
-    model = []  # the bf16 copy (on CPUs with native bf16), made once and only when a chunk is computed
+    model = cpu_autocast(clf.model)  # a bf16 copy on CPUs with native bf16, else clf.model
 
     def ep_chunk(rows):
         r = torch.as_tensor(list(rows))
-        if not model:
-            model.append(cpu_autocast(clf.model))
-        m, d = extremal_perturbation(model[0], trials.images[r], targets[r], areas=NGUYEN_AREAS,
+        m, d = extremal_perturbation(model, trials.images[r], targets[r], areas=NGUYEN_AREAS,
                                      max_iter=p.ep_iterations, step=p.ep_step, sigma=p.ep_sigma, smooth=0.09,
                                      perturbation="blur", jitter=True, combine="sum", return_details=True,
                                      **schedule)
