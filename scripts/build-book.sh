@@ -10,8 +10,6 @@ export XAIBOOK_SCALE="${XAIBOOK_SCALE:-default}"
 if [ "$XAIBOOK_SCALE" = "default" ]; then OUT="$ROOT"; else OUT="$ROOT/_build/scale-$XAIBOOK_SCALE"; fi
 echo "[build] scale=$XAIBOOK_SCALE, output under $OUT/_build/html"
 start=$(date +%s)
-# On a busy machine whose CPU trains in bf16, say so here: the chapters' own warning stays in their kernels.
-"$PY" -c "import xaibook, torch; xaibook.config.autocast_dtype(torch.device('cpu'))" || true
 RESUME="[build] failed; rerun the same command (bash scripts/build-book.sh): it resumes from the artifact cache and recomputes only what is missing."
 if ! "$(dirname "$PY")/jupyter-book" build "$ROOT" --path-output "$OUT" --keep-going -W -n; then
     echo "$RESUME" >&2

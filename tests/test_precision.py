@@ -110,20 +110,3 @@ def test_provenance_lines_say_when_training_ran_in_bf16(native_bf16):
     native_bf16(False)
     assert config.precision_note(torch.device("cpu")) == ""
     assert "mixed precision" not in alq.plan().short()
-
-
-def test_bf16_on_a_machine_busy_at_start_warns_once(native_bf16, monkeypatch):
-    native_bf16(True)
-    monkeypatch.setattr(config, "_WARNED_BF16_BUSY", False)
-    monkeypatch.setattr(config, "BUSY_AT_START", False)
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        assert config.autocast_dtype(torch.device("cpu")) == torch.bfloat16  # idle at start: no warning
-    monkeypatch.setattr(config, "BUSY_AT_START", True)
-    with pytest.warns(RuntimeWarning, match="XAIBOOK_PRECISION=fp32"):
-        config.autocast_dtype(torch.device("cpu"))
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        config.autocast_dtype(torch.device("cpu"))  # once per process

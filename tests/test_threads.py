@@ -1,5 +1,6 @@
 """config.threads / configure_threads / configure_openmp: torch threads are the available CPUs whatever the load
-(XAIBOOK_THREADS overrides); OpenMP waits passively when other processes take those CPUs."""
+(XAIBOOK_THREADS overrides); OpenMP waits passively, one thread bound to each CPU, when other processes take
+those CPUs."""
 from __future__ import annotations
 
 import os
@@ -66,7 +67,10 @@ def _fresh_openmp(monkeypatch):
     import sys
 
     monkeypatch.setattr(config, "BUSY_AT_START", False)
-    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.setattr(config, "_AFFINITY_AT_START", None)
+    monkeypatch.setattr(config, "_BOUND", False)
+    for k in ("OMP_WAIT_POLICY", "OMP_PROC_BIND", "OMP_PLACES", "GOMP_CPU_AFFINITY"):
+        monkeypatch.delenv(k, raising=False)
     monkeypatch.delitem(sys.modules, "torch")
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
@@ -80,6 +84,23 @@ def test_openmp_waits_passively_only_when_other_processes_take_torchs_cpus(_fres
     monkeypatch.setenv("XAIBOOK_THREADS", threads)
     assert config.configure_openmp(busy=lambda: load) == policy
     assert os.environ.get("OMP_WAIT_POLICY") == policy
+    bound = policy is not None and threads != "1"  # one thread has no partner to wait for
+    assert os.environ.get("OMP_PROC_BIND") == ("true" if bound else None)
+    assert os.environ.get("OMP_PLACES") == ("threads" if bound else None)
+
+
+def test_binding_keeps_the_thread_count_and_leaves_the_users_binding_alone(_fresh_openmp, monkeypatch):
+    monkeypatch.delenv("XAIBOOK_THREADS", raising=False)
+    assert config.configure_openmp(busy=lambda: 1.0) == "PASSIVE" and os.environ["OMP_PROC_BIND"] == "true"
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})  # libgomp pinned this thread to CPU 0
+    assert config.available_cpus() == 2 and config.threads() == 2
+    for k in ("OMP_WAIT_POLICY", "OMP_PROC_BIND", "OMP_PLACES"):
+        monkeypatch.delenv(k)
+    monkeypatch.setattr(config, "_AFFINITY_AT_START", None)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setenv("GOMP_CPU_AFFINITY", "1 0")
+    assert config.configure_openmp(busy=lambda: 1.0) == "PASSIVE"
+    assert "OMP_PROC_BIND" not in os.environ and config._AFFINITY_AT_START is None
 
 
 def test_openmp_policy_set_by_the_user_or_after_torch_loaded_is_left_alone(_fresh_openmp, monkeypatch):
@@ -109,13 +130,19 @@ def test_busy_cpus_subtracts_this_process(monkeypatch):
     assert config.busy_cpus(sample_s=0) is None
 
 
-def test_a_process_started_beside_a_busy_one_waits_passively(tmp_path):
-    """End to end on this machine: with ``yes`` holding a core, importing xaibook sets the policy."""
+def test_a_process_started_beside_a_busy_one_waits_passively_and_binds_its_threads(tmp_path):
+    """End to end on this machine: with ``yes`` holding a core, importing xaibook sets the policy and
+    the binding; the thread count stays; :func:`config.unbound` frees the pinned thread."""
     import subprocess
     import sys
 
-    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "XAIBOOK_THREADS")}
-    code = "import os, xaibook; print(os.environ.get('OMP_WAIT_POLICY'))"
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OMP_WAIT_POLICY", "XAIBOOK_THREADS", "OMP_PROC_BIND", "OMP_PLACES", "GOMP_CPU_AFFINITY")}
+    code = ("import os, xaibook, torch; from xaibook import config; print(os.environ.get('OMP_WAIT_POLICY'))\n"
+            "n = config.configure_threads(); print(n, torch.get_num_threads(), len(os.sched_getaffinity(0)),\n"
+            "      os.environ.get('OMP_PROC_BIND'))\n"
+            "with config.unbound(): print(len(os.sched_getaffinity(0)))\n"
+            "print(len(os.sched_getaffinity(0)))")
     yes = subprocess.Popen(["yes"], stdout=subprocess.DEVNULL)
     try:
         import time
@@ -125,7 +152,9 @@ def test_a_process_started_beside_a_busy_one_waits_passively(tmp_path):
     finally:
         yes.kill()
         yes.wait()
-    assert out.stdout.strip() == "PASSIVE"
+    cpus = len(os.sched_getaffinity(0))
+    # each torch thread on its own CPU, this one pinned to the first; the variables not passed on
+    assert out.stdout.split("\n")[:4] == ["PASSIVE", f"{cpus} {cpus} 1 None", str(cpus), "1"]
 
 
 def test_the_wait_policy_changes_no_result():

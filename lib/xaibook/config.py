@@ -17,16 +17,17 @@ This is the only module that reads environment variables:
 ``XAIBOOK_THREADS`` torch's intra-op threads (default: the CPUs this process may use, whatever
                    the load, so that results do not depend on it; see :func:`threads`).
 
-It also sets ``OMP_WAIT_POLICY=PASSIVE`` for this process when other processes keep a CPU busy
-as it starts (:func:`configure_openmp`), which changes speed, never results.
+When other processes keep a CPU busy as it starts, it also makes OpenMP's waiting threads
+sleep and binds them one to a CPU (:func:`configure_openmp`), which changes speed, never results.
 """
 from __future__ import annotations
 
 import os
 import random
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Iterator, TypeVar
 
 from .errors import DataFormatError, DataNotFoundError, ParameterError
 
@@ -60,9 +61,10 @@ def scale() -> Scale:
 
 
 def available_cpus() -> int:
-    """CPUs this process may run on: its affinity mask, capped by a cgroup CPU quota."""
+    """CPUs this process may run on: its affinity mask (as it started, before :func:`configure_openmp`'s
+    binding narrowed this thread's), capped by a cgroup CPU quota."""
     try:
-        cpus = len(os.sched_getaffinity(0))
+        cpus = len(_AFFINITY_AT_START or os.sched_getaffinity(0))
     except (AttributeError, OSError):
         cpus = os.cpu_count() or 1
     try:
@@ -137,7 +139,10 @@ def busy_cpus(sample_s: float = 0.1) -> float | None:
 BUSY_THRESHOLD = 0.5
 BUSY_AT_START = False
 """Whether :func:`configure_openmp` found the machine loaded as this process started."""
-_WARNED_BF16_BUSY = False
+_BIND_ENV = {"OMP_PROC_BIND": "true", "OMP_PLACES": "threads"}
+_AFFINITY_AT_START: "set[int] | None" = None
+"""The CPUs this process could use before :func:`configure_openmp` bound its threads (None: not bound)."""
+_BOUND = False
 
 
 def configure_openmp(busy: "float | None | Any" = busy_cpus) -> str | None:
@@ -153,7 +158,21 @@ def configure_openmp(busy: "float | None | Any" = busy_cpus) -> str | None:
     (more than the CPUs those threads leave free), and only before torch is imported (libgomp
     reads it once, when it loads). The whole float32 book built with ``yes`` on one core in 61 min
     (``benchmarks/busy_build.sh``) and gave the same ledger digest as the idle build.
-    The wait policy changes speed, not results. An ``OMP_WAIT_POLICY`` already set is left as is.
+
+    On such a machine it also binds each of torch's OpenMP threads to its own CPU
+    (``OMP_PROC_BIND=true``, ``OMP_PLACES=threads``; issue 17). Unbound, the scheduler may put
+    two of them on one CPU and ``yes`` alone on the other, and stay there (moving a thread
+    would not even the load). oneDNN's bf16 backward convolutions wait at a barrier that spins
+    in its JIT code, so each barrier then costs a time slice: the bf16 training step above
+    flipped, at some point in most runs, from about 0.7 s to 9.8 s per step, in a plain process
+    as in a Jupyter kernel; bound, 40 steps stayed between 0.45 and 0.9 s
+    (``python benchmarks/openmp_wait.py --precision bf16``). libgomp binds the thread that
+    loads it, so :func:`available_cpus` keeps the CPUs counted before, and
+    :func:`configure_threads` drops the two variables again once torch has loaded, so that
+    processes started later decide for themselves (see :func:`unbound`).
+    Waiting and binding change speed, not results. An ``OMP_WAIT_POLICY`` already set is left
+    as is, and so is any binding set by the user (``OMP_PROC_BIND``, ``OMP_PLACES``,
+    ``GOMP_CPU_AFFINITY``).
 
     Args:
         busy: the other processes' busy CPUs, or a function that measures them (default
@@ -172,10 +191,34 @@ def configure_openmp(busy: "float | None | Any" = busy_cpus) -> str | None:
     load = busy() if callable(busy) else busy
     if load is None or load < spare + BUSY_THRESHOLD:
         return None
-    global BUSY_AT_START
+    global BUSY_AT_START, _AFFINITY_AT_START, _BOUND
     BUSY_AT_START = True
     os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    user_bound = any(k in os.environ for k in (*_BIND_ENV, "GOMP_CPU_AFFINITY"))
+    if threads() > 1 and not user_bound and hasattr(os, "sched_getaffinity"):
+        _AFFINITY_AT_START = set(os.sched_getaffinity(0))
+        os.environ.update(_BIND_ENV)
+        _BOUND = True
     return "PASSIVE"
+
+
+@contextmanager
+def unbound() -> Iterator[None]:
+    """Let this thread run on every CPU the process started with, for the duration.
+
+    libgomp pins the thread that loads it where :func:`configure_openmp` bound the threads, and
+    processes started from that thread inherit the pin: wrap the start of worker processes (Ray)
+    in it. A no-op where nothing was bound.
+    """
+    if _AFFINITY_AT_START is None:
+        yield
+        return
+    now = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, _AFFINITY_AT_START)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, now)
 
 
 _THREADS: int | None = None
@@ -194,6 +237,11 @@ def configure_threads(force: bool = False) -> int:
         n = threads()
         torch.set_num_threads(n)
         _THREADS = n
+        global _BOUND
+        if _BOUND:  # libgomp has read them as torch loaded; children decide for themselves
+            for k in _BIND_ENV:
+                os.environ.pop(k, None)
+            _BOUND = False
     return _THREADS
 
 
@@ -253,23 +301,8 @@ def autocast_dtype(device: "Any" = None) -> "Any":
     if dev.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     if dev.type == "cpu" and cpu_has_bf16():
-        _warn_bf16_busy()
         return torch.bfloat16
     return None
-
-
-def _warn_bf16_busy() -> None:
-    """Once per process: bf16 on a CPU that was busy when this process started is slow (issue 17)."""
-    global _WARNED_BF16_BUSY
-    if BUSY_AT_START and not _WARNED_BF16_BUSY:
-        import warnings
-
-        _WARNED_BF16_BUSY = True
-        warnings.warn("another process kept a CPU busy as xaibook started, and this CPU trains in bf16 mixed "
-                      "precision: in a book build on a 2-core machine with one core kept busy, a bf16 training cell "
-                      "took 1,124 s against 26 s idle (float32 under such load: about 2x its idle time). For a "
-                      "faster build set XAIBOOK_PRECISION=fp32 (float32 numbers, cached apart) or free the CPU.",
-                      RuntimeWarning, stacklevel=3)
 
 
 def _torch_device(device: "Any") -> "Any":
