@@ -69,7 +69,7 @@ def _fresh_openmp(monkeypatch):
     monkeypatch.setattr(config, "BUSY_AT_START", False)
     monkeypatch.setattr(config, "_AFFINITY_AT_START", None)
     monkeypatch.setattr(config, "_BOUND", False)
-    for k in ("OMP_WAIT_POLICY", "OMP_PROC_BIND", "OMP_PLACES", "GOMP_CPU_AFFINITY"):
+    for k in ("OMP_WAIT_POLICY", "OMP_PROC_BIND", "OMP_PLACES", "GOMP_CPU_AFFINITY", config._INHERITED):
         monkeypatch.delenv(k, raising=False)
     monkeypatch.delitem(sys.modules, "torch")
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
@@ -101,6 +101,21 @@ def test_binding_keeps_the_thread_count_and_leaves_the_users_binding_alone(_fres
     monkeypatch.setenv("GOMP_CPU_AFFINITY", "1 0")
     assert config.configure_openmp(busy=lambda: 1.0) == "PASSIVE"
     assert "OMP_PROC_BIND" not in os.environ and config._AFFINITY_AT_START is None
+
+
+def test_a_child_undoes_the_binding_it_inherited_and_decides_itself(_fresh_openmp, monkeypatch):
+    monkeypatch.delenv("XAIBOOK_THREADS", raising=False)
+    assert config.configure_openmp(busy=lambda: 1.0) == "PASSIVE"
+    assert os.environ[config._INHERITED] == "0,1"
+    pinned = {}  # as the child sees it: its parent's variables, and one CPU for each of its threads
+    monkeypatch.setattr(config, "_AFFINITY_AT_START", None)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: pinned.get(pid, {0}))
+    monkeypatch.setattr(os, "sched_setaffinity", lambda pid, cpus: pinned.__setitem__(pid, set(cpus)))
+    monkeypatch.setattr(os, "listdir", lambda path: ["0"] if path == "/proc/self/task" else [])
+    assert config.configure_openmp(busy=lambda: 0.0) is None  # the machine is idle now: nothing set
+    assert pinned == {0: {0, 1}} and config.available_cpus() == 2
+    for k in ("OMP_WAIT_POLICY", "OMP_PROC_BIND", "OMP_PLACES", config._INHERITED):
+        assert k not in os.environ
 
 
 def test_openmp_policy_set_by_the_user_or_after_torch_loaded_is_left_alone(_fresh_openmp, monkeypatch):
@@ -142,7 +157,10 @@ def test_a_process_started_beside_a_busy_one_waits_passively_and_binds_its_threa
             "n = config.configure_threads(); print(n, torch.get_num_threads(), len(os.sched_getaffinity(0)),\n"
             "      os.environ.get('OMP_PROC_BIND'))\n"
             "with config.unbound(): print(len(os.sched_getaffinity(0)))\n"
-            "print(len(os.sched_getaffinity(0)))")
+            "print(len(os.sched_getaffinity(0)))\n"
+            "import subprocess, sys\n"  # a child of the pinned thread: as a kernel of a busy jupyter-book
+            "child = 'import os, xaibook; print(os.environ.get(\"OMP_PROC_BIND\"), xaibook.config.threads())'\n"
+            "print(subprocess.run([sys.executable, '-c', child], capture_output=True, text=True).stdout.strip())")
     yes = subprocess.Popen(["yes"], stdout=subprocess.DEVNULL)
     try:
         import time
@@ -154,11 +172,12 @@ def test_a_process_started_beside_a_busy_one_waits_passively_and_binds_its_threa
         yes.wait()
     cpus = len(os.sched_getaffinity(0))
     # each torch thread on its own CPU, this one pinned to the first; the variables not passed on
-    assert out.stdout.split("\n")[:4] == ["PASSIVE", f"{cpus} {cpus} 1 None", str(cpus), "1"]
+    assert out.stdout.split("\n")[:5] == ["PASSIVE", f"{cpus} {cpus} 1 None", str(cpus), "1", f"true {cpus}"]
 
 
 def test_the_wait_policy_changes_no_result():
-    """Two training steps of a small convnet give the same bytes with spinning and with passive waiting."""
+    """Two training steps of a small convnet give the same bytes with spinning, with passive waiting and
+    with the threads bound."""
     import subprocess
     import sys
 
@@ -170,8 +189,9 @@ def test_the_wait_policy_changes_no_result():
             "    loss = torch.nn.functional.cross_entropy(m(x), y); opt.zero_grad(); loss.backward(); opt.step()\n"
             "print(hashlib.sha256(b''.join(p.detach().numpy().tobytes() for p in m.parameters())).hexdigest())")
     digests = []
-    for policy in ("ACTIVE", "PASSIVE"):
-        env = {**os.environ, "OMP_WAIT_POLICY": policy}
+    bind = {"OMP_PROC_BIND": "true", "OMP_PLACES": "threads"}
+    for policy in ("ACTIVE", "PASSIVE", "PASSIVE+bind"):
+        env = {**os.environ, "OMP_WAIT_POLICY": policy.split("+")[0], **(bind if "bind" in policy else {})}
         out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
         digests.append(out.stdout.strip())
-    assert len(digests[0]) == 64 and digests[0] == digests[1]
+    assert len(digests[0]) == 64 and digests[0] == digests[1] == digests[2]

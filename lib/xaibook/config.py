@@ -143,6 +143,8 @@ _BIND_ENV = {"OMP_PROC_BIND": "true", "OMP_PLACES": "threads"}
 _AFFINITY_AT_START: "set[int] | None" = None
 """The CPUs this process could use before :func:`configure_openmp` bound its threads (None: not bound)."""
 _BOUND = False
+_INHERITED = "_XAIBOOK_BOUND_CPUS"
+"""Set for child processes by a :func:`configure_openmp` that bound its threads: the CPUs it bound over."""
 
 
 def configure_openmp(busy: "float | None | Any" = busy_cpus) -> str | None:
@@ -167,9 +169,10 @@ def configure_openmp(busy: "float | None | Any" = busy_cpus) -> str | None:
     flipped, at some point in most runs, from about 0.7 s to 9.8 s per step, in a plain process
     as in a Jupyter kernel; bound, 40 steps stayed between 0.45 and 0.9 s
     (``python benchmarks/openmp_wait.py --precision bf16``). libgomp binds the thread that
-    loads it, so :func:`available_cpus` keeps the CPUs counted before, and
-    :func:`configure_threads` drops the two variables again once torch has loaded, so that
-    processes started later decide for themselves (see :func:`unbound`).
+    loads it, so :func:`available_cpus` keeps the CPUs counted before;
+    :func:`configure_threads` drops the two variables again once torch has loaded, and a child
+    process that imports xaibook undoes what it inherited and decides for itself (see
+    :func:`unbound` for others).
     Waiting and binding change speed, not results. An ``OMP_WAIT_POLICY`` already set is left
     as is, and so is any binding set by the user (``OMP_PROC_BIND``, ``OMP_PLACES``,
     ``GOMP_CPU_AFFINITY``).
@@ -182,6 +185,7 @@ def configure_openmp(busy: "float | None | Any" = busy_cpus) -> str | None:
     """
     import sys
 
+    _undo_inherited_binding()
     if "OMP_WAIT_POLICY" in os.environ or "torch" in sys.modules:
         return None
     try:
@@ -198,8 +202,28 @@ def configure_openmp(busy: "float | None | Any" = busy_cpus) -> str | None:
     if threads() > 1 and not user_bound and hasattr(os, "sched_getaffinity"):
         _AFFINITY_AT_START = set(os.sched_getaffinity(0))
         os.environ.update(_BIND_ENV)
+        os.environ[_INHERITED] = ",".join(str(c) for c in sorted(_AFFINITY_AT_START))
         _BOUND = True
     return "PASSIVE"
+
+
+def _undo_inherited_binding() -> None:
+    """Processes started by one that bound its threads inherit its variables and the CPU its
+    loading thread was pinned to (a Jupyter kernel started by a busy ``jupyter-book``, whose
+    extension loads torch, would get one CPU, hence one torch thread). Those are the parent's
+    choices, not the user's: drop them and give every thread of this process the parent's CPUs."""
+    cpus = os.environ.pop(_INHERITED, None)
+    if cpus is None:
+        return
+    for k, v in {**_BIND_ENV, "OMP_WAIT_POLICY": "PASSIVE"}.items():
+        if os.environ.get(k) == v:
+            del os.environ[k]
+    try:
+        want = {int(c) for c in cpus.split(",")}
+        for tid in os.listdir("/proc/self/task"):
+            os.sched_setaffinity(int(tid), want)
+    except (ValueError, OSError, AttributeError):  # not Linux, or CPUs this process may not use
+        pass
 
 
 @contextmanager
