@@ -8,8 +8,9 @@ interleaved. It prints the median and the slowest step of each run, and the rati
 ``xaibook.config.configure_openmp`` picks ``PASSIVE`` with binding for the loaded case only.
 
 With ``--precision bf16`` the step runs as the book trains on CPUs with native bf16 (autocast,
-channels-last). Unbound on the loaded machine, oneDNN's spinning barrier made such steps flip
-from about 0.7 s to about 9.8 s in most runs, which the slowest step shows.
+channels-last). Unbound on the loaded machine, oneDNN's spinning barrier can make such steps
+flip from about 0.7 s to about 9.8 s when both threads land on one CPU (8 of 11 runs of a
+6-step AdamW loop on 2026-11-27; none of this script's runs that day): the slowest step shows it.
 
     python benchmarks/openmp_wait.py [--repeats 3] [--steps 8] [--precision fp32|bf16]
 """

@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 
 from . import config, errors  # noqa: E402  (light modules, always loaded)
 
-config.configure_openmp()  # before torch loads: passive OpenMP waiting on a busy machine
+config.configure_openmp()  # before torch loads: on a busy machine, passive and bound OpenMP threads
 
 _LAZY = {"cache", "progress", "world", "data", "models", "explain", "attack", "metrics", "stats", "viz",
          "studies", "stimuli", "ledger"}

@@ -165,11 +165,16 @@ def configure_openmp(busy: "float | None | Any" = busy_cpus) -> str | None:
     (``OMP_PROC_BIND=true``, ``OMP_PLACES=threads``; issue 17). Unbound, the scheduler may put
     two of them on one CPU and ``yes`` alone on the other, and stay there (moving a thread
     would not even the load). oneDNN's bf16 backward convolutions wait at a barrier that spins
-    in its JIT code, so each barrier then costs a time slice: the bf16 training step above
-    flipped, at some point in most runs, from about 0.7 s to 9.8 s per step, in a plain process
-    as in a Jupyter kernel; bound, 40 steps stayed between 0.45 and 0.9 s
-    (``python benchmarks/openmp_wait.py --precision bf16``). libgomp binds the thread that
-    loads it, so :func:`available_cpus` keeps the CPUs counted before;
+    in its JIT code, so each barrier then costs a time slice: a bf16 training step like the one
+    above (AdamW) flipped from about 0.7 s to 9.8 s per step at some point in 8 of 11 runs of 6
+    steps, in a plain process as in a Jupyter kernel; bound, 76 steps stayed within 0.45-0.9 s.
+    Side by side (``python benchmarks/openmp_wait.py --precision bf16|fp32``, 2026-11-27, where
+    no run flipped): bf16 steps took 362 ms bound against 932 ms passive and 740 ms spinning;
+    float32 steps 551 ms bound against 504 ms passive (binding costs float32 about 9 %; one rule
+    for both precisions is kept). The whole bf16 book then built with ``yes`` on one core in
+    37 min, with the idle build's ledger digest. Idle, neither setting is used (bf16: 157 ms
+    spinning, 166 ms bound). libgomp binds the thread that loads it, so :func:`available_cpus`
+    keeps the CPUs counted before;
     :func:`configure_threads` drops the two variables again once torch has loaded, and a child
     process that imports xaibook undoes what it inherited and decides for itself (see
     :func:`unbound` for others).
@@ -254,15 +259,14 @@ def configure_threads(force: bool = False) -> int:
     Called by :func:`device`, i.e. where the book's torch work starts, so a loaded machine is
     not oversubscribed. Returns the thread count.
     """
-    global _THREADS
+    global _THREADS, _BOUND
     if _THREADS is None or force:
         import torch
 
         n = threads()
         torch.set_num_threads(n)
         _THREADS = n
-        global _BOUND
-        if _BOUND:  # libgomp has read them as torch loaded; children decide for themselves
+        if _BOUND:  # libgomp read the binding as torch loaded: not passed on to children
             for k in _BIND_ENV:
                 os.environ.pop(k, None)
             _BOUND = False
