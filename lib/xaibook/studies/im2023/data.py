@@ -177,7 +177,7 @@ def vg_split(split: str, n: int, size: int, seed: int = 0, root: Any = None, tes
         it = items[int(i)]
         img = read_image(it.path).convert("RGB")
         w, h = img.size
-        arr = np.asarray(img.resize((size, size), Image.BILINEAR), dtype=np.uint8)
+        arr = np.array(img.resize((size, size), Image.BILINEAR), dtype=np.uint8)  # writable: torch shares it
         images.append(torch.from_numpy(arr).permute(2, 0, 1))
         m = np.zeros((size, size), np.uint8)
         for k, (box, lab) in enumerate(zip(it.boxes, it.box_labels)):
