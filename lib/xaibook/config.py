@@ -224,11 +224,14 @@ def _undo_inherited_binding() -> None:
         if os.environ.get(k) == v:
             del os.environ[k]
     try:
-        want = {int(c) for c in cpus.split(",")}
-        for tid in os.listdir("/proc/self/task"):
+        want, tids = {int(c) for c in cpus.split(",")}, os.listdir("/proc/self/task")
+    except (ValueError, OSError):  # a malformed marker, or not Linux
+        return
+    for tid in tids:
+        try:
             os.sched_setaffinity(int(tid), want)
-    except (ValueError, OSError, AttributeError):  # not Linux, or CPUs this process may not use
-        pass
+        except OSError:  # the thread has ended, or this process may not use those CPUs
+            pass
 
 
 @contextmanager
