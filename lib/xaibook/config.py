@@ -24,10 +24,9 @@ from __future__ import annotations
 
 import os
 import random
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, TypeVar
+from typing import Any, TypeVar
 
 from .errors import DataFormatError, DataNotFoundError, ParameterError
 
@@ -137,18 +136,15 @@ def busy_cpus(sample_s: float = 0.1) -> float | None:
 
 #: Other processes' busy CPUs at or above which :func:`configure_openmp` makes OpenMP wait passively.
 BUSY_THRESHOLD = 0.5
-BUSY_AT_START = False
-"""Whether :func:`configure_openmp` found the machine loaded as this process started."""
 _BIND_ENV = {"OMP_PROC_BIND": "true", "OMP_PLACES": "threads"}
 _AFFINITY_AT_START: "set[int] | None" = None
 """The CPUs this process could use before :func:`configure_openmp` bound its threads (None: not bound)."""
-_BOUND = False
 _INHERITED = "_XAIBOOK_BOUND_CPUS"
 """Set for child processes by a :func:`configure_openmp` that bound its threads: the CPUs it bound over."""
 
 
 def configure_openmp(busy: "float | None | Any" = busy_cpus) -> str | None:
-    """Make OpenMP's idle threads sleep instead of spin on a loaded machine (issue 11).
+    """On a loaded machine, make OpenMP's idle threads sleep, not spin (issue 11), each on its own CPU (17).
 
     Torch keeps :func:`threads` threads whatever the load (results depend on the count). When
     another process holds a core, a spinning thread takes turns with it at every barrier: on
@@ -173,11 +169,10 @@ def configure_openmp(busy: "float | None | Any" = busy_cpus) -> str | None:
     float32 steps 551 ms bound against 504 ms passive (binding costs float32 about 9 %; one rule
     for both precisions is kept). The whole bf16 book then built with ``yes`` on one core in
     37 min, with the idle build's ledger digest. Idle, neither setting is used (bf16: 157 ms
-    spinning, 166 ms bound). libgomp binds the thread that loads it, so :func:`available_cpus`
-    keeps the CPUs counted before;
-    :func:`configure_threads` drops the two variables again once torch has loaded, and a child
-    process that imports xaibook undoes what it inherited and decides for itself (see
-    :func:`unbound` for others).
+    spinning, 166 ms bound). libgomp pins the thread that loads it, so :func:`available_cpus`
+    keeps the CPUs counted before; :func:`configure_threads` drops the two variables once torch
+    has loaded, and a child process that imports xaibook undoes what it inherited (the pinned
+    CPU too) and decides for itself.
     Waiting and binding change speed, not results. An ``OMP_WAIT_POLICY`` already set is left
     as is, and so is any binding set by the user (``OMP_PROC_BIND``, ``OMP_PLACES``,
     ``GOMP_CPU_AFFINITY``).
@@ -200,15 +195,13 @@ def configure_openmp(busy: "float | None | Any" = busy_cpus) -> str | None:
     load = busy() if callable(busy) else busy
     if load is None or load < spare + BUSY_THRESHOLD:
         return None
-    global BUSY_AT_START, _AFFINITY_AT_START, _BOUND
-    BUSY_AT_START = True
+    global _AFFINITY_AT_START
     os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
     user_bound = any(k in os.environ for k in (*_BIND_ENV, "GOMP_CPU_AFFINITY"))
     if threads() > 1 and not user_bound and hasattr(os, "sched_getaffinity"):
         _AFFINITY_AT_START = set(os.sched_getaffinity(0))
         os.environ.update(_BIND_ENV)
         os.environ[_INHERITED] = ",".join(str(c) for c in sorted(_AFFINITY_AT_START))
-        _BOUND = True
     return "PASSIVE"
 
 
@@ -234,25 +227,6 @@ def _undo_inherited_binding() -> None:
             pass
 
 
-@contextmanager
-def unbound() -> Iterator[None]:
-    """Let this thread run on every CPU the process started with, for the duration.
-
-    libgomp pins the thread that loads it where :func:`configure_openmp` bound the threads, and
-    processes started from that thread inherit the pin: wrap the start of worker processes (Ray)
-    in it. A no-op where nothing was bound.
-    """
-    if _AFFINITY_AT_START is None:
-        yield
-        return
-    now = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, _AFFINITY_AT_START)
-    try:
-        yield
-    finally:
-        os.sched_setaffinity(0, now)
-
-
 _THREADS: int | None = None
 
 
@@ -262,17 +236,16 @@ def configure_threads(force: bool = False) -> int:
     Called by :func:`device`, i.e. where the book's torch work starts, so a loaded machine is
     not oversubscribed. Returns the thread count.
     """
-    global _THREADS, _BOUND
+    global _THREADS
     if _THREADS is None or force:
         import torch
 
         n = threads()
         torch.set_num_threads(n)
         _THREADS = n
-        if _BOUND:  # libgomp read the binding as torch loaded: not passed on to children
+        if _AFFINITY_AT_START is not None:  # libgomp read the binding as torch loaded
             for k in _BIND_ENV:
                 os.environ.pop(k, None)
-            _BOUND = False
     return _THREADS
 
 

@@ -77,9 +77,7 @@ def _ray_init(address: str | None, workers: int) -> Any:
         kwargs["address"] = address
     else:
         kwargs.update(num_cpus=workers, object_store_memory=100 * 1024 ** 2)
-    config.configure_threads()  # loads torch: the driver's OpenMP binding (if any) is not passed on
-    with config.unbound():  # Ray's processes may use every CPU, not this thread's pinned one
-        ray.init(**kwargs)
+    ray.init(**kwargs)
     return ray
 
 
